@@ -1,0 +1,101 @@
+"""`gitops-kit validate [PATH…]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _formats() -> list[str]:
+    from .. import report
+
+    return report.names()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="validate manifests and repository structure",
+        description="Load every YAML file under PATH (default: .), run all enabled rules and report findings.",
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    parser.add_argument("-f", "--format", default="text", choices=_formats(), help="output format (default: text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    parser.add_argument(
+        "--fail-on", choices=["error", "warning", "info"], help="lowest severity that exits 1 (default: error)"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no notes or summary line")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour (default: auto)")
+    parser.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: <root>/.gitops-kit.yaml)")
+    parser.add_argument("--baseline", metavar="FILE", help="ignore findings recorded in this baseline file")
+    parser.add_argument("--write-baseline", metavar="FILE", help="record current findings as the baseline and exit 0")
+    parser.add_argument("--rule", action="append", metavar="ID", help="run only this rule (repeatable)")
+    parser.add_argument("--disable", action="append", metavar="ID", default=[], help="disable a rule (repeatable)")
+    parser.add_argument(
+        "--kubernetes-version", metavar="X.Y", help="target Kubernetes version (overrides targets.kubernetes)"
+    )
+    parser.add_argument(
+        "--target", action="append", default=[], metavar="COMPONENT=X.Y", help="target version of a component, e.g. flux=2.7"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import __version__
+    from ..baseline import write_baseline
+    from ..config import ConfigError, RuleSettings, find_root, load_config
+    from ..engine import validate
+    from ..model import Severity
+    from ..report import RenderOptions, get
+    from ..rulebase import all_rules
+    from ._output import emit, use_color
+
+    paths = [Path(p) for p in (args.paths or ["."])]
+    first = paths[0]
+    root = find_root(Path(args.config).parent if args.config else (first if first.exists() else Path.cwd()))
+    config = load_config(root, Path(args.config) if args.config else None)
+    overrides = {}
+    targets = dict(config.targets)
+    for item in args.target:
+        component, sep, version = item.partition("=")
+        if not sep or not component or not version:
+            raise ConfigError(f"--target {item!r}: expected COMPONENT=VERSION, e.g. flux=2.7")
+        targets[component] = version.lstrip("v")
+    if args.kubernetes_version:
+        targets["kubernetes"] = args.kubernetes_version.lstrip("v")
+    overrides["targets"] = targets
+    if args.disable:
+        known = all_rules()
+        rules = dict(config.rules)
+        for rule_id in args.disable:
+            if rule_id not in known:
+                raise ConfigError(f"--disable {rule_id}: unknown rule (`gitops-kit rules` lists them)")
+            rules[rule_id] = RuleSettings(enabled=False)
+        overrides["rules"] = rules
+    if args.rule:
+        unknown = [r for r in args.rule if r not in all_rules()]
+        if unknown:
+            raise ConfigError(f"--rule {unknown[0]}: unknown rule (`gitops-kit rules` lists them)")
+    config = config.with_overrides(**overrides)
+
+    if args.write_baseline:
+        report = validate(paths, config, rules=args.rule, baseline="")
+        count = write_baseline(report, Path(args.write_baseline))
+        print(f"gitops-kit: wrote {count} finding(s) to baseline {args.write_baseline}", file=sys.stderr)
+        return 0
+    report = validate(paths, config, rules=args.rule, baseline=args.baseline)
+    if args.quiet:
+        report.notifications = []
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
+    formatter = get(args.format)
+    options = RenderOptions(
+        color=use_color(args.color) and not args.output and args.format == "text",
+        tool_version=__version__,
+        fail_on=fail_on.label,
+    )
+    text = formatter.render(report, options)
+    if args.quiet and args.format == "text":
+        text = "".join(line + "\n" for line in text.splitlines()[:-1])  # drop the summary line
+    emit(text, args.output)
+    return 1 if report.failed(fail_on) else 0

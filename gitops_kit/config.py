@@ -1,0 +1,251 @@
+"""`.gitops-kit.yaml` → typed, validated settings. Invalid configuration is a `ConfigError` (exit 2).
+
+The same file is the fleet's source of truth written by `gitops-kit new cluster` (section `fleet`);
+sections owned by other features (`fleet`, `secrets`, `render`, `schemas`) are kept as mappings
+here and validated by their owners.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import UserError
+from .loader import Limits
+from .model import Severity
+
+CONFIG_NAME = ".gitops-kit.yaml"
+CONFIG_NAMES = (CONFIG_NAME, ".gitops-kit.yml")
+DEFAULT_EXCLUDES = (".git", ".git/**", "**/node_modules/**", "**/.terraform/**")
+_TOP_LEVEL = {
+    "version": "schema version of this file (1)",
+    "exclude": "glob patterns of paths to skip",
+    "rules": "per-rule settings: `rule-id: off|error|warning|info` or `{enabled, severity, ...options}`",
+    "targets": "target versions per component, e.g. {kubernetes: '1.33', flux: '2.7'}",
+    "fail-on": "lowest severity that makes `validate` exit 1 (error|warning|info)",
+    "baseline": "path of a baseline file (findings recorded there do not fail the run)",
+    "limits": "{max-file-bytes, max-depth}",
+    "render": "rendering settings (issue: rendering)",
+    "schemas": "schema settings (extra locations, strictness)",
+    "fleet": "the fleet managed by `gitops-kit new cluster`",
+    "secrets": "SOPS settings",
+}
+
+
+class ConfigError(UserError):
+    """A configuration problem the user must fix; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    enabled: bool | None = None
+    severity: Severity | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path = field(default_factory=Path.cwd)
+    source: Path | None = None
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    rules: Mapping[str, RuleSettings] = field(default_factory=dict)
+    targets: Mapping[str, str] = field(default_factory=dict)
+    fail_on: Severity = Severity.ERROR
+    baseline: str | None = None
+    limits: Limits = Limits()
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> "Config":
+        return replace(self, **changes)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        value = self.sections.get(name)
+        return value if isinstance(value, Mapping) else {}
+
+    def rule_enabled(self, rule_id: str, default: bool) -> bool:
+        settings = self.rules.get(rule_id)
+        if settings is None or settings.enabled is None:
+            return default
+        return settings.enabled
+
+    def rule_options(self, rule_id: str) -> Mapping[str, Any]:
+        settings = self.rules.get(rule_id)
+        return settings.options if settings else {}
+
+    def severity_override(self, rule_id: str) -> Severity | None:
+        settings = self.rules.get(rule_id)
+        return settings.severity if settings else None
+
+    def is_excluded(self, relative: str) -> bool:
+        """Whether a POSIX path relative to the root matches an exclude pattern (or sits under one)."""
+        parts = relative.split("/")
+        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        for pattern in self.exclude:
+            bare = pattern.rstrip("/")
+            alternatives = (bare, bare[3:]) if bare.startswith("**/") else (bare,)
+            for alternative in alternatives:
+                for candidate in candidates:
+                    if fnmatch.fnmatchcase(candidate, alternative):
+                        return True
+        return False
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: nearest ancestor holding `.gitops-kit.yaml` or `.git`, else `start`."""
+    start = start.resolve()
+    here = start if start.is_dir() else start.parent
+    for candidate in (here, *here.parents):
+        if any((candidate / name).exists() for name in CONFIG_NAMES) or (candidate / ".git").exists():
+            return candidate
+    return here
+
+
+def load_config(root: Path, path: Path | None = None) -> Config:
+    """Read the configuration of the repository at `root` (or from an explicit `path`)."""
+    if path is None:
+        for name in CONFIG_NAMES:
+            if (root / name).is_file():
+                path = root / name
+                break
+    if path is None:
+        return Config(root=root)
+    if not path.is_file():
+        raise ConfigError(f"{path}: configuration file not found")
+    import yaml_rs
+
+    try:
+        data = yaml_rs.loads(path.read_text(encoding="utf-8-sig"), parse_datetime=False)
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    except yaml_rs.YAMLDecodeError as err:
+        first = str(err).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML: {first}") from None
+    return parse_config(data, root=root, source=path)
+
+
+def _where(source: Path | None, key: str) -> str:
+    return f"{source or CONFIG_NAME}: {key}"
+
+
+def parse_config(data: Any, root: Path, source: Path | None = None) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source or CONFIG_NAME}: must be a mapping of settings")
+    unknown = sorted(str(k) for k in data if k not in _TOP_LEVEL)
+    if unknown:
+        known = ", ".join(_TOP_LEVEL)
+        raise ConfigError(f"{_where(source, unknown[0])}: unknown setting (known: {known})")
+    version = data.get("version", 1)
+    if version != 1:
+        raise ConfigError(f"{_where(source, 'version')}: unsupported version {version!r} (expected 1)")
+
+    exclude = data.get("exclude", [])
+    if isinstance(exclude, str):
+        exclude = [line for line in exclude.splitlines() if line.strip() and not line.startswith("#")]
+    if not isinstance(exclude, list) or not all(isinstance(p, str) for p in exclude):
+        raise ConfigError(f"{_where(source, 'exclude')}: must be a list of glob patterns")
+
+    rules = _parse_rules(data.get("rules", {}), source)
+
+    targets = data.get("targets", {})
+    if not isinstance(targets, dict):
+        raise ConfigError(f"{_where(source, 'targets')}: must map components to versions, e.g. kubernetes: '1.33'")
+    targets = {str(k): _version_text(v, source, f"targets.{k}") for k, v in targets.items()}
+
+    fail_on = Severity.ERROR
+    if "fail-on" in data:
+        try:
+            fail_on = Severity.parse(data["fail-on"])
+        except ValueError as err:
+            raise ConfigError(f"{_where(source, 'fail-on')}: {err}") from None
+
+    baseline = data.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(f"{_where(source, 'baseline')}: must be a path")
+
+    limits = _parse_limits(data.get("limits", {}), source)
+    sections = {k: data[k] for k in ("render", "schemas", "fleet", "secrets") if k in data}
+    for name, value in sections.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{_where(source, name)}: must be a mapping")
+    return Config(
+        root=root,
+        source=source,
+        exclude=DEFAULT_EXCLUDES + tuple(exclude),
+        rules=rules,
+        targets=targets,
+        fail_on=fail_on,
+        baseline=baseline,
+        limits=limits,
+        sections=sections,
+    )
+
+
+def _version_text(value: Any, source: Path | None, key: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f"{_where(source, key)}: must be a version such as '1.33'")
+    text = str(value).lstrip("v")
+    if not text or not all(part.isdigit() for part in text.split(".")):
+        raise ConfigError(f"{_where(source, key)}: {value!r} is not a version such as '1.33'")
+    return text
+
+
+def _parse_rules(raw: Any, source: Path | None) -> dict[str, RuleSettings]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(source, 'rules')}: must map rule ids to settings")
+    from .rulebase import all_rules
+
+    known = all_rules()
+    parsed: dict[str, RuleSettings] = {}
+    for rule_id, value in raw.items():
+        key = f"rules.{rule_id}"
+        if rule_id not in known:
+            raise ConfigError(f"{_where(source, key)}: unknown rule (`gitops-kit rules` lists them)")
+        if value is False or (isinstance(value, str) and value.lower() in ("off", "disable", "disabled")):
+            parsed[rule_id] = RuleSettings(enabled=False)
+        elif value is True or (isinstance(value, str) and value.lower() in ("on", "enable", "enabled")):
+            parsed[rule_id] = RuleSettings(enabled=True)
+        elif isinstance(value, str):
+            try:
+                parsed[rule_id] = RuleSettings(enabled=True, severity=Severity.parse(value))
+            except ValueError as err:
+                raise ConfigError(f"{_where(source, key)}: {err}") from None
+        elif isinstance(value, dict):
+            options = dict(value)
+            enabled = options.pop("enabled", None)
+            if enabled is not None and not isinstance(enabled, bool):
+                raise ConfigError(f"{_where(source, key + '.enabled')}: must be true or false")
+            severity = options.pop("severity", None)
+            try:
+                parsed_severity = Severity.parse(severity) if severity is not None else None
+            except ValueError as err:
+                raise ConfigError(f"{_where(source, key + '.severity')}: {err}") from None
+            parsed[rule_id] = RuleSettings(enabled=enabled, severity=parsed_severity, options=options)
+        else:
+            raise ConfigError(f"{_where(source, key)}: expected off, error, warning, info or a mapping")
+    return parsed
+
+
+def _parse_limits(raw: Any, source: Path | None) -> Limits:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_where(source, 'limits')}: must be a mapping")
+    names = {"max-file-bytes": "max_file_bytes", "max-depth": "max_depth"}
+    values: dict[str, int] = {}
+    for key, value in raw.items():
+        if key not in names:
+            raise ConfigError(f"{_where(source, 'limits.' + str(key))}: unknown limit (known: {', '.join(names)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{_where(source, 'limits.' + key)}: must be a positive integer")
+        values[names[key]] = value
+    return Limits(**values)
+
+
+def relative_posix(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, root)).as_posix()

@@ -1,0 +1,253 @@
+"""The validation pipeline: discover → load → (render) → check → suppress → report.
+
+Rules run here and nowhere else; suppression (config, annotations, comments, baseline) is applied
+after the rules ran, so rules never read configuration for severity or suppression.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from . import locate
+from .config import Config, find_root, load_config
+from .discover import Discovery, SourcePath, discover
+from .loader import line_ignores, load_file
+from .model import DocRef, Document, Finding, Report, Severity, Violation
+from .rulebase import Context, Rule, all_rules
+
+
+@dataclass
+class RuleSet:
+    """Enabled rules, indexed once: kind → document rules, plus the aggregate rules."""
+
+    rules: dict[str, Rule]
+    by_kind: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    any_kind: tuple[Rule, ...] = ()
+    any_document: tuple[Rule, ...] = ()
+    aggregates: tuple[Rule, ...] = ()
+
+    @classmethod
+    def build(cls, config: Config, only: Iterable[str] | None = None) -> "RuleSet":
+        selected = set(only) if only is not None else None
+        enabled = {
+            rule_id: rule
+            for rule_id, rule in all_rules().items()
+            if (selected is None or rule_id in selected) and config.rule_enabled(rule_id, rule.default_enabled)
+        }
+        by_kind: dict[str, list[Rule]] = defaultdict(list)
+        any_kind, any_document, aggregates = [], [], []
+        for rule in enabled.values():
+            if rule.scope in ("scope", "repository"):
+                aggregates.append(rule)
+            elif rule.scope == "document":
+                if rule.any_document:
+                    any_document.append(rule)
+                elif rule.kinds is None:
+                    any_kind.append(rule)
+                else:
+                    for kind in rule.kinds:
+                        by_kind[kind].append(rule)
+        return cls(enabled, {k: tuple(v) for k, v in by_kind.items()}, tuple(any_kind), tuple(any_document), tuple(aggregates))
+
+    def for_document(self, doc: Document, is_object: bool) -> tuple[Rule, ...]:
+        if not is_object:
+            return self.any_document
+        return self.any_document + self.any_kind + self.by_kind.get(doc.kind, ())
+
+
+class Engine:
+    """Runs one validation; collects violations, then turns them into suppressed, sorted findings."""
+
+    def __init__(self, config: Config, ruleset: RuleSet, context: Context) -> None:
+        self.config = config
+        self.ruleset = ruleset
+        self.context = context
+        self.violations: list[tuple[Rule, Violation]] = []
+        # aggregate rule id → scope key → records
+        self.records: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self.files = 0
+        self.documents = 0
+
+    # -- check ---------------------------------------------------------------------------------
+    def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
+        """Run document rules and collect aggregate records for the documents of one file or render."""
+        if not manifest:
+            return
+        has_objects = any(doc.is_object for doc in docs)
+        if not has_objects:
+            return  # a values file, a config: YAML but not Kubernetes objects
+        context = self.context
+        aggregates = self.ruleset.aggregates
+        for doc in docs:
+            is_object = doc.is_object
+            self.documents += 1
+            for rule in self.ruleset.for_document(doc, is_object):
+                self._run_check(rule, doc)
+            if not is_object:
+                continue
+            for rule in aggregates:
+                if rule.kinds is not None and doc.kind not in rule.kinds:
+                    continue
+                try:
+                    record = rule.collect(doc, context)  # type: ignore[misc]
+                except RecursionError:
+                    self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
+                    continue
+                if record is not None:
+                    scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
+                    self.records[rule.id][scope].append(record)
+
+    def _run_check(self, rule: Rule, doc: Document) -> None:
+        try:
+            for violation in rule.check(doc, self.context):  # type: ignore[misc]
+                if violation.doc is None and violation.ref is None:
+                    violation.doc = doc
+                self.violations.append((rule, violation))
+        except RecursionError:
+            self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
+
+    def finish(self) -> None:
+        for rule in self.ruleset.aggregates:
+            for _scope, records in sorted(self.records.get(rule.id, {}).items()):
+                for violation in rule.finish(records, self.context):  # type: ignore[misc]
+                    self.violations.append((rule, violation))
+        self.records.clear()
+
+    def add_problem(self, rule_id: str, message: str, ref: DocRef, line: int, column: int) -> None:
+        rule = self.ruleset.rules.get(rule_id)
+        if rule is not None:
+            self.violations.append((rule, Violation(message, ref=ref, line=line, column=column)))
+
+    # -- findings ------------------------------------------------------------------------------
+    def findings(self) -> tuple[list[Finding], int]:
+        """Violations → findings: locate, apply severity overrides and suppressions, merge overlays."""
+        comment_ignores: dict[str, dict[int, frozenset[str]]] = {}
+        merged: dict[tuple, tuple[Finding, set[str]]] = {}
+        suppressed = 0
+        for rule, violation in self.violations:
+            doc = violation.doc
+            ref = violation.ref or (doc.ref if doc is not None else None)
+            if ref is None:
+                continue
+            if rule.id in ref.ignored or "*" in ref.ignored:
+                suppressed += 1
+                continue
+            if violation.line is not None:
+                line, column = violation.line, violation.column or 1
+            elif violation.path:
+                line, column = locate.position(ref, violation.path)
+            else:
+                line, column = ref.line, 1
+            if ref.path not in comment_ignores:
+                comment_ignores[ref.path] = _comment_ignores(ref.path)
+            if rule.id in comment_ignores[ref.path].get(line, ()):
+                suppressed += 1
+                continue
+            severity = self.config.severity_override(rule.id) or violation.severity or rule.severity
+            obj = violation.object if violation.object is not None else (doc.object_id if doc is not None else "")
+            finding = Finding(
+                rule_id=rule.id,
+                severity=severity,
+                message=violation.message,
+                file=ref.file,
+                line=line,
+                column=column,
+                object=obj,
+                fix=violation.fix or rule.fix,
+                docs=rule.docs_anchor,
+            )
+            key = finding.sort_key()
+            overlay = doc.overlay if doc is not None else None
+            if key in merged:
+                if overlay:
+                    merged[key][1].add(overlay)
+            else:
+                merged[key] = (finding, {overlay} if overlay else set())
+        findings = []
+        for finding, overlays in merged.values():
+            if overlays:
+                finding = Finding(**{**_fields(finding), "overlays": tuple(sorted(overlays))})
+            findings.append(finding)
+        findings.sort()
+        return findings, suppressed
+
+
+def _fields(finding: Finding) -> dict[str, Any]:
+    return {name: getattr(finding, name) for name in Finding.__slots__}
+
+
+def _directory(file: str) -> str:
+    return file.rpartition("/")[0] or "."
+
+
+def _comment_ignores(path: str) -> dict[int, frozenset[str]]:
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            return line_ignores(handle.read())
+    except OSError:
+        return {}
+
+
+def load_into(engine: Engine, sources: Iterable[SourcePath]) -> None:
+    """Load each file and feed its documents and load problems to the engine."""
+    limits = engine.config.limits
+    for source in sources:
+        engine.files += 1
+        docs, problems = load_file(source.path, source.file, limits)
+        for problem in problems:
+            ref = DocRef(source.path, source.file, problem.index, max(problem.line, 1))
+            engine.add_problem(problem.rule_id, problem.message, ref, problem.line, problem.column)
+        engine.check_documents(docs, manifest=source.is_manifest)
+
+
+def validate(
+    paths: Sequence[str | Path] = (".",),
+    config: Config | None = None,
+    *,
+    rules: Iterable[str] | None = None,
+    baseline: str | Path | None = None,
+) -> Report:
+    """Validate the files and directories in `paths`; return every finding, sorted.
+
+    `config` defaults to the `.gitops-kit.yaml` of the repository holding the first path.
+    `rules` restricts the run to some rule ids (still subject to the configuration).
+    Raises `PathError` for a missing path and `ConfigError` for invalid configuration.
+    """
+    started = time.perf_counter()
+    path_list = [Path(p) for p in (paths or (".",))]
+    if config is None:
+        root = find_root(path_list[0]) if path_list[0].exists() else Path.cwd()
+        config = load_config(root)
+    discovery: Discovery = discover(path_list, config)
+    ruleset = RuleSet.build(config, rules)
+    context = Context(root=str(config.root), targets=dict(config.targets), options=_rule_options(config, ruleset))
+    engine = Engine(config, ruleset, context)
+    locate.clear_cache()
+    load_into(engine, discovery.files)
+    engine.finish()
+    findings, suppressed = engine.findings()
+    report = Report(
+        findings=findings,
+        files=engine.files,
+        documents=engine.documents,
+        overlays=0,
+        suppressed=suppressed,
+        rules=[rule.info() for rule in ruleset.rules.values()],
+        notifications=list(discovery.skipped),
+        root=str(config.root),
+    )
+    baseline_path = baseline if baseline is not None else config.baseline
+    if baseline_path:
+        from .baseline import apply_baseline
+
+        apply_baseline(report, Path(config.root, baseline_path) if not Path(baseline_path).is_absolute() else Path(baseline_path))
+    report.duration = time.perf_counter() - started
+    return report
+
+
+def _rule_options(config: Config, ruleset: RuleSet) -> dict[str, Any]:
+    return {rule_id: config.rule_options(rule_id) for rule_id in ruleset.rules if config.rule_options(rule_id)}
