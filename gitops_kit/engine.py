@@ -74,22 +74,25 @@ class Engine:
 
     # -- check ---------------------------------------------------------------------------------
     def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
-        """Run document rules and collect aggregate records for the documents of one file or render."""
-        if not manifest:
-            return
-        has_objects = any(doc.is_object for doc in docs)
-        if not has_objects:
-            return  # a values file, a config: YAML but not Kubernetes objects
+        """Run document rules and collect aggregate records for the documents of one file or render.
+
+        Every document reaches `any_document` rules (they decide what they care about, e.g. SOPS files);
+        only objects in manifest files reach kind-dispatched rules. A file whose documents are all
+        non-objects (a values file, a config) is not a manifest.
+        """
+        has_objects = manifest and any(doc.is_object for doc in docs)
         context = self.context
-        aggregates = self.ruleset.aggregates
+        ruleset = self.ruleset
         for doc in docs:
-            is_object = doc.is_object
-            self.documents += 1
-            for rule in self.ruleset.for_document(doc, is_object):
+            is_object = has_objects and doc.is_object
+            doc.manifest = has_objects
+            if has_objects:
+                self.documents += 1
+            for rule in ruleset.for_document(doc, is_object):
                 self._run_check(rule, doc)
-            if not is_object:
-                continue
-            for rule in aggregates:
+            for rule in ruleset.aggregates:
+                if not (is_object or rule.any_document):
+                    continue
                 if rule.kinds is not None and doc.kind not in rule.kinds:
                     continue
                 try:

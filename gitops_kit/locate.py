@@ -44,12 +44,12 @@ def _node(path: str, index: int):
 
 def position(ref: DocRef, path: tuple[PathPart, ...]) -> tuple[int, int]:
     """1-based (line, column) of `path` in the document `ref`, or of its deepest existing parent."""
+    if not path:
+        return ref.line, 1
     node = _node(ref.path, ref.index)
     if node is None:
         return ref.line, 1
     chunk_line = _chunks(ref.path)[ref.index].line
-    if not path:
-        return ref.line, 1
     line, column = node.start_mark.line, node.start_mark.column
     for part in path:
         child = None

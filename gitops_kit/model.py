@@ -58,6 +58,9 @@ class Document:
     ref: DocRef
     #: the kustomization root (relative path) this object was rendered from, if any
     overlay: str | None = None
+    #: True when the document sits in a manifest file (one that holds Kubernetes objects); False for
+    #: values files, `.sops.yaml`, kustomization files and other YAML that is not applied as objects
+    manifest: bool = True
 
     @property
     def is_object(self) -> bool:

@@ -33,10 +33,18 @@ class Context:
 
     root: str = "."
     targets: Mapping[str, str] = field(default_factory=dict)
+    #: rule id → options from `.gitops-kit.yaml` (`rules: {<id>: {<option>: value}}`)
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: shared, lazily built services (schema engine, parsed `.sops.yaml`, fleet config…), keyed by name.
+    #: The engine fills it at the edge; rules only read from it.
+    services: Mapping[str, Any] = field(default_factory=dict)
 
     def target(self, component: str, default: str | None = None) -> str | None:
         return self.targets.get(component, default)
+
+    def rule_options(self, rule_id: str) -> Mapping[str, Any]:
+        value = self.options.get(rule_id)
+        return value if isinstance(value, Mapping) else {}
 
 
 CheckFn = Callable[[Document, Context], Iterable[Violation]]
@@ -60,7 +68,8 @@ class Rule:
     finish: FinishFn | None = None
     #: an example that passes, shown after the failing one in the docs
     good_example: str = ""
-    #: also run on documents that are not Kubernetes objects (values files, configs)
+    #: also see documents that are not Kubernetes objects (values files, `.sops.yaml`, configs,
+    #: non-manifest files); such rules check `doc.manifest` / `doc.is_object` themselves
     any_document: bool = False
     #: on by default; opt-in rules are enabled in `.gitops-kit.yaml`
     default_enabled: bool = True

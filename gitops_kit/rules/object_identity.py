@@ -11,6 +11,8 @@ _GENERATE_NAME_OK = frozenset({"Job", "Pod", "Workflow", "PipelineRun", "TaskRun
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    if not doc.manifest:
+        return  # YAML that is not a manifest (values files, configs) is not expected to hold objects
     data = doc.data
     if not isinstance(data, dict):
         shape = "a list" if isinstance(data, list) else f"a {type(data).__name__} scalar"
