@@ -1,0 +1,116 @@
+"""Pod specs and containers of a workload, with their paths inside the document.
+
+Shared by the workload rules (not a rule itself: modules starting with `_` are skipped by the registry).
+A pod spec sits at a different depth per kind; every helper returns paths as tuples the engine can
+locate, so a finding points at the exact container, volume or annotation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+from ..model import Document, PathPart
+
+Path = tuple[PathPart, ...]
+
+#: kind → path of its pod template (the object holding `metadata` and `spec` of the pod)
+POD_TEMPLATE_PATHS: Mapping[str, Path] = {
+    "Pod": (),
+    "Deployment": ("spec", "template"),
+    "StatefulSet": ("spec", "template"),
+    "DaemonSet": ("spec", "template"),
+    "ReplicaSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"),
+    "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+    "PodTemplate": ("template",),
+}
+
+WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS)
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass(frozen=True, slots=True)
+class PodTemplate:
+    """The pod part of a workload: its metadata and spec, and where they are in the document."""
+
+    path: Path  # path of the template (metadata + spec); () for a bare Pod
+    metadata: Mapping[str, Any]
+    spec: Mapping[str, Any]
+
+    @property
+    def spec_path(self) -> Path:
+        return self.path + ("spec",)
+
+    @property
+    def annotations(self) -> Mapping[str, Any]:
+        value = self.metadata.get("annotations")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def annotations_path(self) -> Path:
+        return self.path + ("metadata", "annotations")
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    data: Mapping[str, Any]
+    path: Path  # e.g. ("spec", "template", "spec", "containers", 0)
+    list_name: str  # containers | initContainers | ephemeralContainers
+
+
+def _get(data: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(data, list) or part >= len(data):
+                return None
+        elif not isinstance(data, dict):
+            return None
+        data = data[part] if isinstance(part, int) else data.get(part)
+    return data
+
+
+def pod_template(doc: Document) -> PodTemplate | None:
+    """The pod template of a workload document, or None when the kind has none or it is malformed."""
+    path = POD_TEMPLATE_PATHS.get(doc.kind)
+    if path is None:
+        return None
+    template = _get(doc.data, path)
+    if not isinstance(template, dict):
+        return None
+    spec = template.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    metadata = template.get("metadata")
+    return PodTemplate(path, metadata if isinstance(metadata, dict) else {}, spec)
+
+
+def containers(pod: PodTemplate) -> Iterator[Container]:
+    """Every container of a pod spec (init, regular, ephemeral) with its path."""
+    for list_name in CONTAINER_LISTS:
+        items = pod.spec.get(list_name)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                name = item.get("name")
+                yield Container(name if isinstance(name, str) else "", item, pod.spec_path + (list_name, index), list_name)
+
+
+def volumes(pod: PodTemplate) -> Iterator[tuple[Mapping[str, Any], Path]]:
+    """Every volume of a pod spec with its path."""
+    items = pod.spec.get("volumes")
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield item, pod.spec_path + ("volumes", index)
+
+
+def workload_containers(doc: Document) -> Iterator[tuple[PodTemplate, Container]]:
+    """Shortcut: (pod, container) for every container of a workload document."""
+    pod = pod_template(doc)
+    if pod is not None:
+        for container in containers(pod):
+            yield pod, container
