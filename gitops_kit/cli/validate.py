@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--kubernetes-version", metavar="X.Y", help="target Kubernetes version (overrides targets.kubernetes)"
     )
+    for component, label in (("flux", "Flux"), ("argocd", "Argo CD"), ("cilium", "Cilium")):
+        parser.add_argument(
+            f"--{component}-version", metavar="X.Y", help=f"target {label} version (overrides targets.{component})"
+        )
     parser.add_argument(
         "--target", action="append", default=[], metavar="COMPONENT=X.Y", help="target version of a component, e.g. flux=2.7"
     )
@@ -64,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         targets[component] = version.lstrip("v")
     if args.kubernetes_version:
         targets["kubernetes"] = args.kubernetes_version.lstrip("v")
+    for component in ("flux", "argocd", "cilium"):
+        version = getattr(args, f"{component}_version")
+        if version:
+            targets[component] = version.lstrip("v")
     overrides["targets"] = targets
     if args.disable:
         known = all_rules()

@@ -1,0 +1,144 @@
+"""deprecated-api: an apiVersion that the target version of its component removed or deprecated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterator, Mapping
+
+from ..model import Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ._versions import Version, parse_version, target_version
+
+#: component names in the data file → what `ctx.target()` and `--target` call them
+COMPONENT_LABELS = {
+    "kubernetes": "Kubernetes",
+    "flux": "Flux",
+    "argocd": "Argo CD",
+    "cilium": "Cilium",
+    "cert-manager": "cert-manager",
+    "istio": "Istio",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Deprecation:
+    api_version: str
+    kind: str  # "" = every kind of that apiVersion
+    component: str
+    deprecated_in: Version
+    removed_in: Version | None
+    replacement: str
+    replacement_available_in: Version | None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    latest: Mapping[str, str]
+    by_api: Mapping[tuple[str, str], Deprecation]
+
+    def find(self, api_version: str, kind: str) -> Deprecation | None:
+        return self.by_api.get((api_version, kind)) or self.by_api.get((api_version, ""))
+
+
+def _row(raw: Mapping[str, Any]) -> Deprecation:
+    deprecated = parse_version(raw.get("deprecated-in"))
+    if deprecated is None:
+        raise ValueError(f"deprecations.yaml: row {raw!r} has no deprecated-in version")
+    return Deprecation(
+        api_version=str(raw["api-version"]),
+        kind=str(raw.get("kind") or ""),
+        component=str(raw["component"]),
+        deprecated_in=deprecated,
+        removed_in=parse_version(raw.get("removed-in")),
+        replacement=str(raw.get("replacement") or ""),
+        replacement_available_in=parse_version(raw.get("replacement-available-in")),
+    )
+
+
+@lru_cache(maxsize=1)
+def table() -> Table:
+    """The packaged deprecations table (read once, on first use)."""
+    import yaml_rs
+
+    from ..resources import data_path
+
+    raw = yaml_rs.loads(data_path("deprecations.yaml").read_text(encoding="utf-8"))
+    rows = [_row(item) for item in raw["apis"]]
+    return Table(dict(raw["latest"]), {(row.api_version, row.kind): row for row in rows})
+
+
+def _text(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def _replacement(row: Deprecation, kind: str) -> str:
+    if not row.replacement:
+        return "there is no drop-in replacement: remove the object or migrate to the successor mechanism"
+    since = f" (served since {COMPONENT_LABELS.get(row.component, row.component)} {_text(row.replacement_available_in)})" if row.replacement_available_in else ""
+    return f"use apiVersion {row.replacement} {kind}{since}"
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    catalogue = table()
+    row = catalogue.find(doc.api_version, doc.kind)
+    if row is None:
+        return
+    target = target_version(ctx, row.component, catalogue.latest)
+    if target is None or target < row.deprecated_in:
+        return
+    label = COMPONENT_LABELS.get(row.component, row.component)
+    what = f"{doc.api_version} {doc.kind}"
+    replacement = _replacement(row, doc.kind)
+    if row.removed_in is not None and target >= row.removed_in:
+        yield Violation(
+            f"{what} is no longer served by {label} {_text(row.removed_in)}+ (target {label} {_text(target)}): {replacement}",
+            path=("apiVersion",),
+            severity=Severity.ERROR,
+            fix=replacement[0].upper() + replacement[1:] + ".",
+        )
+        return
+    removal = f"; removed in {label} {_text(row.removed_in)}" if row.removed_in else ""
+    yield Violation(
+        f"{what} is deprecated since {label} {_text(row.deprecated_in)}{removal} (target {label} {_text(target)}): {replacement}",
+        path=("apiVersion",),
+        severity=Severity.WARNING,
+        fix=replacement[0].upper() + replacement[1:] + ".",
+    )
+
+
+RULE = Rule(
+    id="deprecated-api",
+    severity=Severity.ERROR,
+    summary="An object uses an apiVersion that the target Kubernetes, Flux, Cilium or cert-manager version removed (error) or deprecated (warning).",
+    rationale=(
+        "A removed apiVersion is rejected by the API server (\"no matches for kind\"), so a Flux Kustomization or "
+        "Argo CD Application stops reconciling at the next upgrade, usually in the middle of it. Deprecated "
+        "versions still work but will break at a known release. Versions come from Kubernetes' own API lifecycle "
+        "data, the CRDs each Flux release serves, Cilium and cert-manager release notes (and Pluto's table). "
+        "The target versions are `targets:` in `.gitops-kit.yaml` or `--kubernetes-version`, `--flux-version`, "
+        "`--cilium-version`, `--target COMPONENT=X.Y`; unset means the latest release gitops-kit knows."
+    ),
+    fix="Change apiVersion to the replacement the finding names (convert the fields that changed; `flux migrate -f` does it for Flux).",
+    check=check,
+    example="""\
+apiVersion: batch/v1beta1
+kind: CronJob
+metadata: {name: cleanup, namespace: ops}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox:1.36}]}}}}
+""",
+    good_example="""\
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cleanup, namespace: ops}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox:1.36}]}}}}
+""",
+    references=(
+        "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
+        "https://fluxcd.io/flux/releases/",
+    ),
+)
