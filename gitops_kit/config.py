@@ -117,7 +117,10 @@ def load_config(root: Path, path: Path | None = None) -> Config:
     import yaml_rs
 
     try:
-        data = yaml_rs.loads(path.read_text(encoding="utf-8-sig"), parse_datetime=False)
+        text = path.read_text(encoding="utf-8-sig")
+        if "\x00" in text:  # yaml_rs stops at a NUL and would silently ignore the rest
+            raise ConfigError(f"{path}: binary content (NUL bytes): not a YAML configuration file")
+        data = yaml_rs.loads(text, parse_datetime=False)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
     except yaml_rs.YAMLDecodeError as err:
