@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from . import locate
 from .config import Config, find_root, load_config
@@ -18,6 +18,9 @@ from .discover import Discovery, SourcePath, discover
 from .loader import line_ignores, load_file
 from .model import DocRef, Document, Finding, Report, Severity, Violation
 from .rulebase import Context, Rule, all_rules
+
+if TYPE_CHECKING:
+    from .render import RenderResult
 
 
 @dataclass
@@ -151,7 +154,7 @@ class Engine:
                 suppressed += 1
                 continue
             severity = self.config.severity_override(rule.id) or violation.severity or rule.severity
-            obj = violation.object if violation.object is not None else (doc.object_id if doc is not None else "")
+            obj = violation.object if violation.object is not None else ((doc.source_object or doc.object_id) if doc is not None else "")
             finding = Finding(
                 rule_id=rule.id,
                 severity=severity,
@@ -195,8 +198,12 @@ def _comment_ignores(path: str) -> dict[int, frozenset[str]]:
         return {}
 
 
-def load_into(engine: Engine, sources: Iterable[SourcePath]) -> None:
-    """Load each file and feed its documents and load problems to the engine."""
+def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: frozenset[str] | set[str] = frozenset()) -> None:
+    """Load each file and feed its documents and load problems to the engine.
+
+    Files in `rendered_inputs` (read by a kustomization) get their load problems reported but their
+    documents are checked through the renders only: a patch is a partial object.
+    """
     limits = engine.config.limits
     for source in sources:
         engine.files += 1
@@ -204,7 +211,20 @@ def load_into(engine: Engine, sources: Iterable[SourcePath]) -> None:
         for problem in problems:
             ref = DocRef(source.path, source.file, problem.index, max(problem.line, 1))
             engine.add_problem(problem.rule_id, problem.message, ref, problem.line, problem.column)
-        engine.check_documents(docs, manifest=source.is_manifest)
+        if source.file not in rendered_inputs:
+            engine.check_documents(docs, manifest=source.is_manifest)
+
+
+def render_into(engine: Engine, discovery: Discovery) -> "RenderResult":
+    """Render the top-level kustomization roots and check their objects (render/ has the details)."""
+    from .render import render_overlays
+
+    rendered = render_overlays(discovery, engine.config)
+    for docs in rendered.overlays.values():
+        engine.check_documents(docs)
+    for problem in rendered.problems:
+        engine.add_problem(problem.rule_id, problem.message, problem.ref, problem.line, problem.column)
+    return rendered
 
 
 def validate(
@@ -230,17 +250,18 @@ def validate(
     context = Context(root=str(config.root), targets=dict(config.targets), options=_rule_options(config, ruleset))
     engine = Engine(config, ruleset, context)
     locate.clear_cache()
-    load_into(engine, discovery.files)
+    rendered = render_into(engine, discovery)
+    load_into(engine, discovery.files, rendered.input_files)
     engine.finish()
     findings, suppressed = engine.findings()
     report = Report(
         findings=findings,
         files=engine.files,
         documents=engine.documents,
-        overlays=0,
+        overlays=rendered.count,
         suppressed=suppressed,
         rules=[rule.info() for rule in ruleset.rules.values()],
-        notifications=list(discovery.skipped),
+        notifications=list(discovery.skipped) + rendered.notifications,
         root=str(config.root),
     )
     baseline_path = baseline if baseline is not None else config.baseline

@@ -61,6 +61,9 @@ class Document:
     #: True when the document sits in a manifest file (one that holds Kubernetes objects); False for
     #: values files, `.sops.yaml`, kustomization files and other YAML that is not applied as objects
     manifest: bool = True
+    #: for a rendered object: `object_id` of the source document as written (before kustomize's name
+    #: and namespace transformers), so one base line gives one finding across overlays
+    source_object: str = ""
 
     @property
     def is_object(self) -> bool:

@@ -19,6 +19,12 @@ CANARY = "canary-Pl41nT3xt-7f3a9c"
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(monkeypatch, tmp_path_factory):
+    """Render caches go to a per-test directory, never to the user's ~/.cache."""
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     """Any attempt to open a non-local connection fails loudly."""
     real_connect = socket.socket.connect

