@@ -25,6 +25,10 @@ _IGNORE_COMMENT = re.compile(r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*
 
 _ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=64)
 _LAST_WINS = yaml_rs.DuplicateKeyPolicy.LastWins
+_NON_BLANK = re.compile(r"\S")
+#: the first line that is neither blank nor a comment
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
+_EMPTY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,7 @@ def annotation_ignores(data: Any) -> frozenset[str]:
 
 def decode(raw: bytes) -> tuple[str | None, Problem | None]:
     """Bytes → text. A BOM is dropped; NUL bytes or invalid UTF-8 become a located problem."""
-    if b"\x00" in raw[:8192]:
+    if b"\x00" in raw:  # anywhere: yaml_rs stops at a NUL and would silently drop the rest of the file
         return None, Problem("yaml-syntax", "binary file (NUL bytes): not YAML; exclude it or fix its name", 1)
     try:
         text = raw.decode("utf-8-sig")
@@ -209,8 +213,99 @@ def _too_deep(data: Any, limit: int) -> bool:
     return False
 
 
+def _document_spans(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, line) of each non-blank document body, as `split_documents` cuts them, without copying."""
+    if not _has_markers(text):
+        return [(0, len(text), 1)] if text.strip() else []
+    spans: list[tuple[int, int, int]] = []
+    start, line = 0, 1
+    for match in _MARKER.finditer(text):
+        pos = match.start()
+        if not _blank(text, start, pos):
+            spans.append((start, pos, line))
+        line += text.count("\n", start, pos)
+        start = pos + 3
+    if not _blank(text, start, len(text)):
+        spans.append((start, len(text), line))
+    return spans
+
+
+def _has_markers(text: str) -> bool:
+    return text.startswith(("---", "...")) or "\n---" in text or "\n..." in text
+
+
+def _blank(text: str, start: int, end: int) -> bool:
+    return _NON_BLANK.search(text, start, end) is None
+
+
+def _content_line_at(text: str, start: int, end: int, line: int) -> int | None:
+    """The line of the first content (not blank, not comment) in text[start:end]; None if there is none."""
+    first_end = text.find("\n", start, end)
+    first = text[start:end] if first_end < 0 else text[start:first_end]
+    if first.strip() and not first.lstrip().startswith("#"):
+        return line  # content on the marker line itself: `--- !!map`, `--- |`
+    match = _CONTENT.search(text, start, end)
+    return line + text.count("\n", start, match.start()) if match else None
+
+
+def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Document] | None:
+    """The fast path: one parser call for the whole file; None when the per-document path must decide.
+
+    Clean multi-document files are the common case, and one `yaml_rs` call per file costs less
+    than one per document plus the copies of each document's text. Anything unusual (a parse
+    error, a duplicate key, an empty document, input that might be nested too deeply) falls back
+    to the per-document path, which locates problems exactly.
+    """
+    spans = _document_spans(text)
+    if not spans:
+        return []
+    if len(spans) == 1 and _has_markers(text):
+        return None  # one document among markers: nothing to gain, and a list result would be ambiguous
+    if limits.max_depth and text.count("\n") + text.count("[") + text.count("{") > limits.max_depth:
+        return None  # a document might be too deep: let the per-document path check it
+    try:
+        parsed = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
+    except (yaml_rs.YAMLDecodeError, RecursionError):
+        return None
+    lines = [_content_line_at(text, start, end, line) for start, end, line in spans]
+    if None in lines:
+        return None  # a comment-only document: the parser may not count it as one
+    # Every span now holds content, so the parser sees at least these documents (plus any empty
+    # ones); equal counts therefore mean the two agree document by document.
+    if len(spans) == 1:
+        datas = [parsed]  # no document markers at all
+    elif isinstance(parsed, list) and len(parsed) == len(spans):
+        datas = parsed
+    else:
+        return None  # the parser and the splitter disagree on where documents are: trust the splitter
+    # suppressions need the text "gitops-kit" somewhere in the file: skip looking for them otherwise
+    may_suppress = "gitops-kit" in text
+    documents: list[Document] = []
+    for index, data in enumerate(datas):
+        if data is None:
+            continue
+        ignored = _EMPTY
+        if may_suppress:
+            ignored = annotation_ignores(data)
+            body = text[spans[index][0] : spans[index][1]]
+            if "gitops-kit:" in body:
+                ignored = ignored | _top_comment_ignores(body)
+        documents.append(Document(data, DocRef(path, file, index, lines[index], ignored)))  # type: ignore[arg-type]
+    return documents
+
+
 def load_text(text: str, path: str, file: str, limits: Limits = Limits()) -> tuple[list[Document], list[Problem]]:
     """Text of one file → its non-empty documents and the problems met while parsing it."""
+    fast = _load_whole(text, path, file, limits)
+    if fast is not None:
+        return fast, []
+    return load_text_per_document(text, path, file, limits)
+
+
+def load_text_per_document(
+    text: str, path: str, file: str, limits: Limits = Limits()
+) -> tuple[list[Document], list[Problem]]:
+    """The exact path: split first, then parse each document on its own, locating every problem."""
     documents: list[Document] = []
     problems: list[Problem] = []
     for chunk in split_documents(text):
