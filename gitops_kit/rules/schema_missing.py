@@ -1,0 +1,97 @@
+"""schema-missing: no schema is known for an object's apiVersion and kind, so it is not validated."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, NamedTuple
+
+from ..model import DocRef, Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ..schemas import crd_schemas, service_for
+
+
+class Missing(NamedTuple):
+    key: tuple[str, str]
+    ref: DocRef
+    object: str
+
+
+class Defined(NamedTuple):
+    keys: frozenset[tuple[str, str]]
+
+
+def collect(doc: Document, ctx: Context) -> Any:
+    if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
+        keys = frozenset(crd_schemas(doc.data))
+        return Defined(keys) if keys else None
+    if not doc.api_version or not doc.kind:
+        return None
+    service = service_for(ctx.services, ctx.root, ctx.targets)
+    if service.validator(doc.api_version, doc.kind) is not None:
+        return None
+    return Missing((doc.api_version, doc.kind), doc.ref, doc.object_id)
+
+
+def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
+    defined: set[tuple[str, str]] = set()
+    for record in records:
+        if isinstance(record, Defined):
+            defined |= record.keys
+    for record in records:
+        if isinstance(record, Missing) and record.key not in defined:
+            api_version, kind = record.key
+            yield Violation(
+                f"no schema for {kind} {api_version}: the object is not validated",
+                ref=record.ref,
+                object=record.object,
+            )
+
+
+RULE = Rule(
+    id="schema-missing",
+    severity=Severity.WARNING,
+    scope="repository",
+    summary="No schema is known for an object's apiVersion and kind, so its fields are not validated.",
+    rationale=(
+        "An object without a schema can hold any typo and still pass. It is usually a CRD whose schema is not "
+        "bundled, a removed API version (extensions/v1beta1), or a misspelt apiVersion or kind. "
+        "`--strict-schemas` makes this an error."
+    ),
+    fix=(
+        "Check the apiVersion and kind; for a CRD, add its CustomResourceDefinition to the repository or a schema "
+        "folder with `schemas.locations` / `--schema-location`."
+    ),
+    collect=collect,
+    finish=finish,
+    example="""\
+apiVersion: example.org/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: 3}
+""",
+    good_example="""\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.org}
+spec:
+  group: example.org
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+---
+apiVersion: example.org/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: 3}
+""",
+)
