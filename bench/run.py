@@ -1,0 +1,226 @@
+"""Benchmark gitops-kit against its baselines and check the speed bars, in one run.
+
+    .venv/bin/python bench/run.py                      # 6,000 and 60,000 documents, 5 repeats
+    .venv/bin/python bench/run.py --repeat 3 --clusters 50 --keep /tmp/bench
+
+Every measurement is a separate process (wall time and that process's own peak RSS via
+`os.wait4`), repeated and reduced to its median, so start-up costs count exactly as a user
+or a pre-commit hook pays them. Rows:
+
+* `python -c pass`: the interpreter's own start-up, the floor for the single-file bar;
+* `yaml_rs load`: walk the tree and `yaml_rs.loads` every file, nothing else (the fast-loader floor);
+* `PyYAML CSafeLoader`: the same with PyYAML's C loader, when PyYAML is installed (reference only);
+* `gitops-kit loader`: discovery + gitops-kit's loader (splitting, line numbers, suppressions);
+* `gitops-kit validate`: the CLI end to end with every default rule enabled.
+
+Bars (issues 2 and 8): validate ≥ 50 % of the yaml_rs load's documents/second at 6,000 documents;
+`gitops-kit validate one-file.yaml` ≤ 3× `python -c pass`; validate's peak RSS at 60,000 documents
+≤ 1.3× its peak RSS at 6,000. Exit status: 0 when every bar passes, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus  # noqa: E402  (bench/ is a directory of scripts, not a package)
+
+_YAML_RS_LOAD = """\
+import os, sys, yaml_rs
+count = 0
+for directory, _dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        if name.endswith((".yaml", ".yml")):
+            with open(os.path.join(directory, name), "rb") as handle:
+                data = yaml_rs.loads(handle.read().decode("utf-8"), parse_datetime=False)
+            count += len(data) if isinstance(data, list) else 1
+print(count)
+"""
+
+_PYYAML_LOAD = """\
+import os, sys, yaml
+count = 0
+for directory, _dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        if name.endswith((".yaml", ".yml")):
+            with open(os.path.join(directory, name), "rb") as handle:
+                count += sum(1 for _ in yaml.load_all(handle.read(), Loader=yaml.CSafeLoader))
+print(count)
+"""
+
+_LOADER_ONLY = """\
+import sys
+from pathlib import Path
+from gitops_kit.config import load_config
+from gitops_kit.discover import discover
+from gitops_kit.loader import load_file
+root = Path(sys.argv[1])
+config = load_config(root)
+count = 0
+for source in discover([root], config).files:
+    documents, _problems = load_file(source.path, source.file, config.limits)
+    count += len(documents)
+print(count)
+"""
+
+
+@dataclass
+class Measurement:
+    label: str
+    seconds: float  # median wall time
+    rss_mib: float  # median peak RSS of the process
+    documents: int = 0
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.documents / self.seconds if self.documents and self.seconds else 0.0
+
+
+def _measure(label: str, command: list[str], repeat: int, documents: int = 0) -> Measurement:
+    times, rss = [], []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # wait4 gives this child's own peak RSS (getrusage(RUSAGE_CHILDREN) would mix all children)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        if process.stderr:
+            process.stderr.close()
+        if process.returncode not in (0, 1):
+            raise SystemExit(f"bench: `{' '.join(command)}` exited {process.returncode}:\n{stderr[-2000:]}")
+        times.append(elapsed)
+        rss.append(usage.ru_maxrss / 1024)  # KiB on Linux
+    return Measurement(label, statistics.median(times), statistics.median(rss), documents)
+
+
+def _tool(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise SystemExit(f"bench: `{name}` not found next to {sys.executable} or on PATH; run `pip install -e .`")
+    return found
+
+
+def _has_pyyaml_c() -> bool:
+    try:
+        import yaml
+    except ImportError:
+        return False
+    return bool(getattr(yaml, "__with_libyaml__", False))
+
+
+def _rule_ids() -> list[str]:
+    from gitops_kit.rulebase import all_rules
+
+    return sorted(all_rules())
+
+
+def _table(rows: list[Measurement]) -> str:
+    lines = [f"{'measurement':44} {'wall s':>8} {'docs/s':>10} {'peak RSS MiB':>13}"]
+    for row in rows:
+        rate = f"{row.docs_per_second:,.0f}" if row.documents else "-"
+        lines.append(f"{row.label:44} {row.seconds:8.3f} {rate:>10} {row.rss_mib:13.1f}")
+    return "\n".join(lines)
+
+
+def _bar(name: str, value: float, limit: float, higher_is_better: bool) -> tuple[bool, str]:
+    passed = value >= limit if higher_is_better else value <= limit
+    relation = "≥" if higher_is_better else "≤"
+    return passed, f"{'PASS' if passed else 'FAIL'}  {name}: {value:.2f} (bar {relation} {limit})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--documents", type=int, default=6000, help="small flat corpus (default 6000)")
+    parser.add_argument("--large", type=int, default=60000, help="large flat corpus, for the memory bar (default 60000)")
+    parser.add_argument("--clusters", type=int, default=0, help="also time validate on a fleet of this many clusters")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is reported")
+    parser.add_argument("--keep", type=Path, help="write the corpora here and keep them (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.documents < 3 or args.large < 3:
+        parser.error("--repeat must be ≥ 1 and corpora need at least 3 documents")
+
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="gitops-kit-bench-"))
+    try:
+        return _bench(args, workdir)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench(args: argparse.Namespace, workdir: Path) -> int:
+    python, gitops_kit = sys.executable, _tool("gitops-kit")
+    small, large, single = workdir / f"flat-{args.documents}", workdir / f"flat-{args.large}", workdir / "single"
+    for path in (small, large, single):
+        if path.exists():
+            shutil.rmtree(path)
+    small_docs = corpus.write_flat(small, args.documents)
+    large_docs = corpus.write_flat(large, args.large)
+    corpus.write_flat(single, 3)
+    one_file = next(single.rglob("*.yaml"))
+
+    print(f"gitops-kit benchmark — {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}")
+    rules = _rule_ids()
+    print(f"rules present ({len(rules)}): {', '.join(rules)}")
+    print(f"median of {args.repeat} runs per row; every row is a separate process\n")
+
+    repeat = args.repeat
+    start_up = _measure("python -c pass", [python, "-c", "pass"], repeat)
+    one = _measure("gitops-kit validate one-file.yaml", [gitops_kit, "validate", str(one_file)], repeat, 3)
+    rows = [start_up, one]
+    results: dict[str, Measurement] = {}
+    for name, path, docs in (("small", small, small_docs), ("large", large, large_docs)):
+        suffix = f" ({docs:,} docs)"
+        results[f"yaml_rs {name}"] = _measure("yaml_rs load" + suffix, [python, "-c", _YAML_RS_LOAD, str(path)], repeat, docs)
+        if _has_pyyaml_c():
+            results[f"pyyaml {name}"] = _measure(
+                "PyYAML CSafeLoader load" + suffix, [python, "-c", _PYYAML_LOAD, str(path)], max(1, repeat // 2), docs
+            )
+        results[f"loader {name}"] = _measure("gitops-kit loader" + suffix, [python, "-c", _LOADER_ONLY, str(path)], repeat, docs)
+        results[f"validate {name}"] = _measure(
+            "gitops-kit validate" + suffix, [gitops_kit, "validate", "--quiet", str(path)], repeat, docs
+        )
+    rows.extend(results.values())
+    if args.clusters:
+        fleet = workdir / f"fleet-{args.clusters}"
+        if fleet.exists():
+            shutil.rmtree(fleet)
+        corpus.write_fleet(fleet, args.clusters)
+        rows.append(_measure(f"gitops-kit validate fleet ({args.clusters} clusters)", [gitops_kit, "validate", "--quiet", str(fleet)], repeat))
+    print(_table(rows))
+
+    validate_small, bare_small = results["validate small"], results["yaml_rs small"]
+    print("\nratios")
+    print(f"  validate / yaml_rs docs/s at {small_docs:,} docs: {validate_small.docs_per_second / bare_small.docs_per_second:.2f}")
+    print(f"  validate / yaml_rs wall time at {small_docs:,} docs:  {validate_small.seconds / bare_small.seconds:.2f}")
+    print(f"  loader / yaml_rs docs/s at {small_docs:,} docs:   {results['loader small'].docs_per_second / bare_small.docs_per_second:.2f}")
+    print(f"  one-file validate / python -c pass:           {one.seconds / start_up.seconds:.2f}")
+    print(f"  validate RSS {large_docs:,} / {small_docs:,} docs:       {results['validate large'].rss_mib / validate_small.rss_mib:.2f}")
+
+    bars = [
+        _bar(f"validate docs/s ÷ yaml_rs docs/s at {small_docs:,} docs", validate_small.docs_per_second / bare_small.docs_per_second, 0.5, True),
+        _bar("one-file validate wall ÷ python -c pass wall", one.seconds / start_up.seconds, 3.0, False),
+        _bar(f"validate peak RSS at {large_docs:,} ÷ at {small_docs:,} docs", results["validate large"].rss_mib / validate_small.rss_mib, 1.3, False),
+    ]
+    print("\nbars")
+    for _passed, line in bars:
+        print("  " + line)
+    return 0 if all(passed for passed, _ in bars) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
