@@ -1,0 +1,170 @@
+"""sops-rule-coverage: every encrypted file matches a `.sops.yaml` creation rule and carries its recipients."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator, NamedTuple
+
+from ..model import DocRef, Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ..secrets.sops_config import CreationRule, creation_rules, first_matching_rule
+from ..secrets.sopsfile import SopsFileError, age_recipients, selection_rule
+from ..secrets.static import sops_block
+
+CONFIG_NAMES = (".sops.yaml",)
+
+
+class Config(NamedTuple):
+    directory: str  # POSIX, relative to the root; "" for the root
+    rules: tuple[CreationRule, ...]
+
+
+class Encrypted(NamedTuple):
+    file: str
+    index: int
+    ref: DocRef
+    age: frozenset[str]
+    pgp: frozenset[str]
+    selection: tuple[str, str] | None  # None: the block sets more than one selection field
+
+
+class PlainFirst(NamedTuple):
+    file: str
+    ref: DocRef
+
+
+def collect(doc: Document, ctx: Context) -> Config | Encrypted | PlainFirst | None:
+    name = doc.ref.file.rpartition("/")[2]
+    if name in CONFIG_NAMES and isinstance(doc.data, dict):
+        return Config(posixpath.dirname(doc.ref.file), tuple(creation_rules(doc.data)))
+    meta = sops_block(doc.data)
+    if meta is None:
+        return PlainFirst(doc.ref.file, doc.ref) if doc.ref.index == 0 and isinstance(doc.data, dict) else None
+    try:
+        selection: tuple[str, str] | None = selection_rule(meta)
+    except SopsFileError:
+        selection = None  # secret-not-encrypted reports it
+    pgp = frozenset(str(e.get("fp")) for e in meta.get("pgp") or [] if isinstance(e, dict) and e.get("fp"))
+    return Encrypted(doc.ref.file, doc.ref.index, doc.ref, frozenset(age_recipients(meta)), pgp, selection)
+
+
+def finish(records: list, ctx: Context) -> Iterator[Violation]:
+    configs = [r for r in records if isinstance(r, Config)]
+    encrypted = [r for r in records if isinstance(r, Encrypted)]
+    plain_first = {r.file: r for r in records if isinstance(r, PlainFirst)}
+    if not encrypted:
+        return
+    if not configs:
+        # The validated paths may not include the root's .sops.yaml: read it at the edge.
+        configs = _root_config(ctx)
+    reported_files: set[str] = set()
+    for record in sorted(encrypted, key=lambda r: (r.file, r.index)):
+        if record.index > 0 and record.file in plain_first and record.file not in reported_files:
+            reported_files.add(record.file)
+            yield Violation(
+                "the first document of this file has no sops block, so `sops decrypt` and KSOPS fail on the whole "
+                "file (only the first document's sops block counts); encrypt each Secret in its own file",
+                ref=plain_first[record.file].ref,
+                fix="Move the plain documents out of the encrypted file, or encrypt the whole file with sops.",
+            )
+        yield from _check_against_config(record, configs)
+
+
+def _check_against_config(record: Encrypted, configs: list[Config]) -> Iterator[Violation]:
+    config = _nearest(record.file, configs)
+    if config is None:
+        yield Violation(
+            "encrypted file but no .sops.yaml covers it: nobody can re-encrypt or rotate its keys consistently",
+            ref=record.ref, path=("sops",), fix="Create .sops.yaml at the repository root (`gitops-kit secrets keygen --cluster NAME`).",
+        )
+        return
+    relative = record.file[len(config.directory) + 1 :] if config.directory else record.file
+    rule = first_matching_rule(list(config.rules), relative)
+    config_file = posixpath.join(config.directory, ".sops.yaml")
+    if rule is None:
+        yield Violation(
+            f"no creation rule in {config_file} matches {relative}: sops cannot re-encrypt or update its keys",
+            ref=record.ref, path=("sops",), fix=f"Add a creation rule whose path_regex matches {relative} to {config_file}.",
+        )
+        return
+    wanted = rule.selection or ("unencrypted_suffix", "_unencrypted")
+    if record.selection is not None and record.selection != wanted:
+        yield Violation(
+            f"the file uses {record.selection[0]}: {record.selection[1]} but creation rule {rule.index} of {config_file} "
+            f"says {wanted[0]}: {wanted[1]}",
+            ref=record.ref, path=("sops",), fix="Decrypt and re-encrypt the file so it follows the repository's rule.",
+        )
+    if (rule.age or record.age) and frozenset(rule.age) != record.age or (rule.pgp or record.pgp) and frozenset(rule.pgp) != record.pgp:
+        missing = sorted((set(rule.age) | set(rule.pgp)) - (record.age | record.pgp))
+        stale = sorted((record.age | record.pgp) - (set(rule.age) | set(rule.pgp)))
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(_short(k) for k in missing)}")
+        if stale:
+            parts.append(f"not in the rule any more: {', '.join(_short(k) for k in stale)}")
+        yield Violation(
+            f"recipients differ from creation rule {rule.index} of {config_file} ({'; '.join(parts)})",
+            ref=record.ref, path=("sops",), fix=f"Run `gitops-kit secrets updatekeys {record.file}` (needs a key that can decrypt it).",
+        )
+
+
+def _short(key: str) -> str:
+    return key if len(key) <= 20 else f"{key[:12]}…{key[-6:]}"
+
+
+def _nearest(file: str, configs: list[Config]) -> Config | None:
+    best: Config | None = None
+    for config in configs:
+        if config.directory and not file.startswith(config.directory + "/"):
+            continue
+        if best is None or len(config.directory) > len(best.directory):
+            best = config
+    return best
+
+
+def _root_config(ctx: Context) -> list[Config]:
+    from ..errors import UserError
+    from ..secrets.sops_config import load_config
+    from pathlib import Path
+
+    path = Path(ctx.root) / ".sops.yaml"
+    if not path.is_file():
+        return []
+    try:
+        return [Config("", tuple(creation_rules(load_config(path))))]
+    except UserError:
+        return []  # yaml-syntax reports a broken .sops.yaml when it is validated
+
+
+RULE = Rule(
+    id="sops-rule-coverage",
+    severity=Severity.ERROR,
+    scope="repository",
+    any_document=True,
+    summary="An encrypted file has no matching .sops.yaml creation rule, or its recipients or encrypted_regex differ from the rule.",
+    rationale=(
+        "sops picks the first creation rule whose path_regex matches the path relative to .sops.yaml. When no rule "
+        "matches, nobody can re-encrypt or rotate the file; when the file's recipients differ from the rule "
+        "(a key was rotated and the file was not updated), a removed key can still decrypt it and a new cluster "
+        "cannot. Only the first document's sops block counts for `sops decrypt` and KSOPS."
+    ),
+    fix="Run `gitops-kit secrets updatekeys FILE`, or add a creation rule for the file's path to .sops.yaml.",
+    collect=collect,
+    finish=finish,
+    example="""\
+# .sops.yaml
+creation_rules:
+  - path_regex: ^clusters/prod/
+    encrypted_regex: ^(data|stringData)$
+    age: age1newkey...
+# clusters/prod/db.yaml is still encrypted for age1oldkey... only
+""",
+    good_example="""\
+# .sops.yaml
+creation_rules:
+  - path_regex: ^clusters/prod/
+    encrypted_regex: ^(data|stringData)$
+    age: age1newkey...
+# clusters/prod/db.yaml: sops.age lists exactly age1newkey... (after `gitops-kit secrets updatekeys`)
+""",
+)
