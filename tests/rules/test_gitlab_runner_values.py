@@ -1,0 +1,70 @@
+"""gitlab-runner-values: token values never reach the report; template actions in runners.config are accepted."""
+
+from __future__ import annotations
+
+from gitops_kit.engine import validate
+
+from ..conftest import CANARY
+
+RELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: runner, namespace: ci}}
+spec:
+  interval: 30m
+  chart:
+    spec: {{chart: gitlab-runner, version: 0.86.0, sourceRef: {{kind: HelmRepository, name: gitlab}}}}
+  values:
+{values}
+"""
+
+
+def _findings(tmp_path, values: str):
+    (tmp_path / "runner.yaml").write_text(RELEASE.format(values=values), encoding="utf-8")
+    return validate([tmp_path], rules=["gitlab-runner-values"]).findings
+
+
+def test_literal_tokens_are_reported_without_their_value(tmp_path):
+    values = (
+        "    gitlabUrl: https://gitlab.cern.ch/\n"
+        f"    runnerToken: {CANARY}\n"
+        f"    runnerRegistrationToken: {CANARY}\n"
+        "    runners:\n"
+        "      config: |\n"
+        "        [[runners]]\n"
+        f'          token = "{CANARY}"\n'
+        "          [runners.kubernetes]\n"
+    )
+    findings = _findings(tmp_path, values)
+    assert {f.line for f in findings} == {10, 11, 13}
+    for finding in findings:
+        assert CANARY not in str(finding.to_dict())
+
+
+def test_templated_config_parses(tmp_path):
+    values = (
+        "    gitlabUrl: https://gitlab.cern.ch/\n"
+        "    runners:\n"
+        "      secret: runner-token\n"
+        "      config: |\n"
+        "        [[runners]]\n"
+        "          [runners.kubernetes]\n"
+        '            namespace = "{{ default .Release.Namespace .Values.runners.jobNamespace }}"\n'
+        "            cpu_limit = {{ .Values.cpuLimit | quote }}\n"
+    )
+    assert _findings(tmp_path, values) == []
+
+
+def test_template_control_lines_are_skipped(tmp_path):
+    values = (
+        "    gitlabUrl: https://gitlab.cern.ch/\n"
+        "    runners:\n"
+        "      secret: runner-token\n"
+        "      config: |\n"
+        "        [[runners]]\n"
+        "          [runners.kubernetes]\n"
+        "          {{- if .Values.privileged }}\n"
+        "            privileged = true\n"
+        "          {{- end }}\n"
+    )
+    assert _findings(tmp_path, values) == []
