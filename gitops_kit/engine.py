@@ -223,7 +223,12 @@ def render_into(engine: Engine, discovery: Discovery) -> "RenderResult":
     for docs in rendered.overlays.values():
         engine.check_documents(docs)
     for problem in rendered.problems:
-        engine.add_problem(problem.rule_id, problem.message, problem.ref, problem.line, problem.column)
+        rule = engine.ruleset.rules.get(problem.rule_id)
+        if problem.doc is not None and rule is not None:
+            # on a rendered object: located through its path, merged across overlays
+            engine.violations.append((rule, Violation(problem.message, path=problem.path, doc=problem.doc)))
+        else:
+            engine.add_problem(problem.rule_id, problem.message, problem.ref, problem.line, problem.column)
     return rendered
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .. import locate, tools
+from .. import flux_vars, locate, tools
 from ..config import Config
-from ..discover import Discovery
+from ..discover import Discovery, SourcePath
 from ..errors import ToolError
-from ..loader import parse_chunk, split_documents
+from ..loader import load_file, parse_chunk, split_documents
 from ..model import DocRef, Document
 from . import cache
 from .graph import Graph, KustomizationFile, build_graph
@@ -36,8 +36,11 @@ class Problem:
     rule_id: str
     message: str
     ref: DocRef
-    line: int
+    line: int = 1
     column: int = 1
+    #: set for problems on a rendered object: located through `path` and merged across overlays
+    doc: Document | None = None
+    path: tuple[str | int, ...] = ()
 
 
 @dataclass
@@ -165,7 +168,9 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
         return result
     settings = parse_settings(config)
     repo = config.root.resolve()
-    graph = build_graph(repo, discovery.kustomization_roots)
+    kustomizations, sources = flux_vars.find(_flux_inputs(discovery.files, config))
+    flux_paths = {k.path for k in kustomizations}
+    graph = build_graph(repo, discovery.kustomization_roots, flux_paths)
     try:
         renderer = find_renderer(settings)
     except ToolError as err:
@@ -198,4 +203,79 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
         if outcome.key and not outcome.cached and not cache.has_plaintext_secret(objects):
             cache.store(outcome.key, outcome.output)
         result.overlays[root] = [index.document(root, obj) for obj in objects]
+    _substitute(result, kustomizations, sources)
     return result
+
+
+def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:
+    """Documents that may be Flux Kustomizations or substitution sources (a cheap text test first)."""
+    docs: list[Document] = []
+    for source in files:
+        if not source.is_manifest:
+            continue
+        try:
+            with open(source.path, "rb") as handle:
+                raw = handle.read(config.limits.max_file_bytes + 1)
+        except OSError:
+            continue
+        if len(raw) > config.limits.max_file_bytes:
+            continue
+        if b"kustomize.toolkit.fluxcd.io" in raw or b"ConfigMap" in raw or b"Secret" in raw:
+            loaded, _problems = load_file(source.path, source.file, config.limits)
+            docs.extend(loaded)
+    return docs
+
+
+def _substitute(
+    result: RenderResult,
+    kustomizations: list[flux_vars.FluxKustomization],
+    sources: dict[tuple[str, str, str], dict[str, flux_vars.Value]],
+) -> None:
+    """Apply each Flux Kustomization's postBuild variables to the overlay its `spec.path` renders."""
+    for docs in result.overlays.values():
+        found = flux_vars.find(docs)[1]
+        for key, values in found.items():
+            sources.setdefault(key, values)
+    by_path: dict[str, list[flux_vars.FluxKustomization]] = {}
+    for flux in kustomizations:
+        if flux.has_post_build:
+            by_path.setdefault(flux.path, []).append(flux)
+    for root, fluxes in by_path.items():
+        rendered = result.overlays.get(root)
+        if rendered is None:
+            continue
+        copies: list[Document] = []
+        for flux in fluxes:
+            overlay = root if len(fluxes) == 1 else f"{root} ({flux.namespace}/{flux.name})"
+            resolution = flux_vars.resolve(flux, sources)
+            if flux.ref is not None:
+                for missing in resolution.missing_sources:
+                    result.problems.append(
+                        Problem(
+                            "flux-substitution",
+                            f"{flux.label}: postBuild.substituteFrom {missing} is not in the repository "
+                            "(mark it `optional: true` if it is created in the cluster)",
+                            flux.ref,
+                            doc=Document(None, flux.ref),
+                            path=("spec", "postBuild", "substituteFrom"),
+                        )
+                    )
+            for doc in rendered:
+                if flux_vars.substitution_disabled(doc.data):
+                    data, unresolved = doc.data, []
+                else:
+                    data, unresolved = flux_vars.substitute(doc.data, resolution.variables)
+                copy = Document(data, doc.ref, overlay=overlay, source_object=doc.source_object)
+                copies.append(copy)
+                for name, path in unresolved:
+                    result.problems.append(
+                        Problem(
+                            "flux-substitution",
+                            f"${{{name}}} is not set by {flux.label} (postBuild.substitute / substituteFrom); "
+                            "Flux would substitute an empty string",
+                            doc.ref,
+                            doc=copy,
+                            path=path,
+                        )
+                    )
+        result.overlays[root] = copies

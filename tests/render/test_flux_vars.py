@@ -1,0 +1,108 @@
+"""Flux postBuild substitution: the pure functions, and end to end through a real render."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gitops_kit import flux_vars
+from gitops_kit.engine import validate
+from gitops_kit.loader import load_text
+
+from ..conftest import CANARY
+from .test_render import write
+
+
+def doc(text: str):
+    docs, problems = load_text(text, "/x.yaml", "x.yaml")
+    assert not problems
+    return docs[0]
+
+
+def test_substitute_follows_kustomize_controller_syntax():
+    data = {
+        "a": "${NAME}-x",
+        "b": "${MISSING:=fallback}",
+        "c": "${EMPTY:=used}",
+        "d": "${EMPTY=kept-empty}",
+        "e": "$${NAME}",
+        "f": ["${SECRET}", {"${NAME}": 1}],
+        "g": "${TYPO}",
+        "h": 7,
+    }
+    variables = {"NAME": "prod", "EMPTY": "", "SECRET": flux_vars.UNKNOWN}
+    result, unresolved = flux_vars.substitute(data, variables)
+    assert result == {
+        "a": "prod-x",
+        "b": "fallback",
+        "c": "used",
+        "d": "",
+        "e": "${NAME}",
+        "f": ["${SECRET}", {"prod": 1}],
+        "g": "",
+        "h": 7,
+    }
+    assert unresolved == [("TYPO", ("g",))]
+
+
+def test_sops_secret_values_are_present_but_unknown():
+    secret = doc(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  TOKEN: ENC[AES256_GCM,data:abc,type:str]\n"
+        "sops:\n  mac: ENC[AES256_GCM,data:x,type:str]\n  version: 3.9.0\n"
+    )
+    assert flux_vars.value_source(secret) == {"TOKEN": flux_vars.UNKNOWN}
+    plain = doc("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  ID: Nw==\n")
+    assert flux_vars.value_source(plain) == {"ID": "7"}
+
+
+def test_later_sources_win_and_substitute_wins_over_all():
+    flux = flux_vars.FluxKustomization(
+        "apps",
+        "flux-system",
+        "apps/prod",
+        substitute={"A": "inline"},
+        substitute_from=[{"kind": "ConfigMap", "name": "one"}, {"kind": "Secret", "name": "two"}, {"kind": "ConfigMap", "name": "gone", "optional": True}, {"kind": "ConfigMap", "name": "absent"}],
+    )
+    sources = {
+        ("ConfigMap", "flux-system", "one"): {"A": "1", "B": "1", "C": "1"},
+        ("Secret", "flux-system", "two"): {"B": "2"},
+    }
+    resolution = flux_vars.resolve(flux, sources)
+    assert resolution.variables == {"A": "inline", "B": "2", "C": "1"}
+    assert resolution.missing_sources == ["ConfigMap/absent"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None and shutil.which("kustomize") is None, reason="no renderer")
+def test_unresolved_variable_names_variable_and_flux_kustomization(tmp_path):
+    repo = write(
+        tmp_path,
+        {
+            "clusters/prod/apps.yaml": (
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n"
+                "spec:\n  path: ./apps/prod\n  postBuild:\n    substitute: {CLUSTER_NAME: prod}\n"
+                "    substituteFrom:\n      - {kind: Secret, name: cluster-secrets}\n"
+            ),
+            "clusters/prod/cluster-secrets.yaml": (
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: cluster-secrets, namespace: flux-system}\n"
+                "stringData:\n  TOKEN: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  version: 3.9.0\n"
+            ),
+            "apps/prod/kustomization.yaml": "namespace: prod\nresources:\n  - config.yaml\n",
+            "apps/prod/config.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mesh\n  labels: {cluster: '${CLUSTER_NAME}'}\n"
+                "data:\n  token: ${TOKEN}\n  id: ${CLUSTER_ID}\n"
+            ),
+            "apps/quiet/kustomization.yaml": "resources:\n  - disabled.yaml\n",
+            "apps/quiet/disabled.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  annotations:\n"
+                "    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  run: echo ${HOME}\n"
+            ),
+        },
+    )
+    report = validate([repo], rules=["flux-substitution"])
+    found = [(f.file, f.line, f.overlays) for f in report.findings]
+    assert found == [("apps/prod/config.yaml", 8, ("apps/prod",))]
+    message = report.findings[0].message
+    assert "${CLUSTER_ID}" in message and "Kustomization flux-system/apps" in message
+    assert CANARY not in message
