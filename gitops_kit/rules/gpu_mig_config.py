@@ -1,0 +1,148 @@
+"""gpu-mig-config: mig-parted configurations are valid and each GPU's MIG layout physically fits."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..model import Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ._gpu import MODEL_ANNOTATION, GpuModel, embedded_configs, fit_problem, geometry_name, model_named, model_of_device_filter, models, unparsable
+
+
+def _entry_problems(config: str, entry: Any, model: GpuModel | None) -> Iterator[tuple[str, Severity | None]]:
+    if not isinstance(entry, dict):
+        yield f"config {config!r}: each entry must be a mapping with devices and mig-enabled", None
+        return
+    devices = entry.get("devices")
+    if devices != "all" and not (isinstance(devices, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in devices)):
+        yield f"config {config!r}: devices must be \"all\" or a list of GPU indices, got {devices!r}", None
+    enabled = entry.get("mig-enabled")
+    if not isinstance(enabled, bool):
+        yield f"config {config!r}: mig-enabled must be true or false, got {enabled!r}", None
+        return
+    mig_devices = entry.get("mig-devices")
+    if not enabled:
+        if mig_devices:
+            yield f"config {config!r}: mig-devices must be empty when mig-enabled is false", None
+        return
+    if mig_devices is None:
+        mig_devices = {}
+    if not isinstance(mig_devices, dict):
+        yield f"config {config!r}: mig-devices must map profile names to counts", None
+        return
+    counts: dict[str, int] = {}
+    for profile, count in mig_devices.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            yield f"config {config!r}: count of {profile!r} must be a non-negative integer, got {count!r}", None
+            continue
+        counts[str(profile)] = count
+    if model is None:
+        return
+    unknown = [p for p in counts if geometry_name(p) not in model.profiles]
+    if unknown:
+        yield (
+            f"config {config!r}: {', '.join(repr(p) for p in unknown)} is not a MIG profile of {model.name} "
+            f"(profiles: {', '.join(model.profiles)})"
+        ), None
+        return
+    problem = fit_problem(model, {p: c for p, c in counts.items() if c})
+    if problem:
+        yield f"config {config!r} does not fit one {model.name} GPU: {problem}", None
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    declared = doc.annotations.get(MODEL_ANNOTATION)
+    declared_model = model_named(declared)
+    if declared is not None and declared_model is None:
+        yield Violation(
+            f"unknown GPU model {declared!r} in {MODEL_ANNOTATION}; MIG geometry is known for {', '.join(sorted({m.name for m in models().values()}))}",
+            path=("metadata", "annotations", MODEL_ANNOTATION),
+            severity=Severity.WARNING,
+        )
+    for key, parsed, _text in embedded_configs(doc.data.get("data"), "mig-configs"):
+        path = ("data", key)
+        if unparsable(parsed):
+            yield Violation(f"data.{key} looks like a mig-parted config but is not valid YAML", path=path)
+            continue
+        if parsed.get("version") != "v1":
+            found = "it is missing" if "version" not in parsed else f"got {parsed['version']!r}"
+            yield Violation(f"data.{key}: mig-parted config needs version: v1 ({found}); mig-parted rejects anything else", path=path)
+        extra = sorted(str(k) for k in parsed if k not in ("version", "mig-configs"))
+        if extra:
+            yield Violation(f"data.{key}: unexpected field(s) {', '.join(extra)} (mig-parted accepts only version and mig-configs)", path=path)
+        configs = parsed.get("mig-configs")
+        if not isinstance(configs, dict) or not configs:
+            yield Violation(f"data.{key}: mig-configs must map config names to lists of entries", path=path)
+            continue
+        unknown_model_noted = False
+        for name, entries in configs.items():
+            if not isinstance(entries, list) or not entries:
+                yield Violation(f"data.{key}: config {name!r} must be a non-empty list of entries", path=path)
+                continue
+            for entry in entries:
+                model = declared_model
+                if isinstance(entry, dict) and "device-filter" in entry:
+                    model = model_of_device_filter(entry["device-filter"]) or declared_model
+                uses_mig = isinstance(entry, dict) and entry.get("mig-enabled") is True and bool(entry.get("mig-devices"))
+                if model is None and uses_mig and declared is None and not unknown_model_noted:
+                    unknown_model_noted = True
+                    yield Violation(
+                        f"data.{key}: the GPU model is unknown, so MIG layouts are not checked against the GPU's geometry; "
+                        f"annotate the ConfigMap with {MODEL_ANNOTATION} or give entries a device-filter",
+                        path=path,
+                        severity=Severity.WARNING,
+                        fix=f"Add metadata.annotations.{MODEL_ANNOTATION}: A100-40GB (or the model these nodes carry).",
+                    )
+                for message, severity in _entry_problems(str(name), entry, model):
+                    yield Violation(f"data.{key}: {message}", path=path, severity=severity)
+
+
+RULE = Rule(
+    id="gpu-mig-config",
+    severity=Severity.ERROR,
+    kinds=frozenset({"ConfigMap"}),
+    summary="A mig-parted configuration is valid and every MIG layout exists for, and fits on, one GPU of its model.",
+    rationale=(
+        "The gpu-operator's MIG manager applies the config a node's `nvidia.com/mig.config` label names. A layout with a "
+        "profile the GPU does not have (3g.40gb on an A100-40GB), more instances than fit, two `+me` instances or an "
+        "impossible placement (4g + 2 x 2g) fails on the node at apply time: the node is labelled "
+        "`mig.config.state=failed` and its GPUs stay unusable. The geometry per model (A100-40GB/80GB, A30, H100-80/94/96GB, "
+        "H200) is in `gitops_kit/data/mig-geometry.yaml`; the model comes from the annotation `gitops-kit.io/gpu-model` "
+        "or an entry's PCI `device-filter`."
+    ),
+    fix="Use only profiles of the GPU model and a mixture that fits one GPU (largest first: e.g. 3g + 2g + 2 x 1g on an A100).",
+    check=check,
+    example="""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nvidia-mig-config
+  namespace: kube-system
+  annotations: {gitops-kit.io/gpu-model: A100-40GB}
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      2x2g.10gb-4x1g.5gb:
+      - devices: all
+        mig-enabled: true
+        mig-devices: {"1g.5gb": 4, "2g.10gb": 2}
+""",
+    good_example="""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nvidia-mig-config
+  namespace: kube-system
+  annotations: {gitops-kit.io/gpu-model: A100-40GB}
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      2x2g.10gb-3x1g.5gb:
+      - devices: all
+        mig-enabled: true
+        mig-devices: {"1g.5gb": 3, "2g.10gb": 2}
+""",
+    references=("https://docs.nvidia.com/datacenter/tesla/mig-user-guide/", "https://github.com/NVIDIA/mig-parted"),
+)
