@@ -103,6 +103,9 @@ class Engine:
                 except RecursionError:
                     self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
                     continue
+                except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
+                    self.violations.append((rule, _crash(rule, err, doc)))
+                    continue
                 if record is not None:
                     scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
                     self.records[rule.id][scope].append(record)
@@ -115,6 +118,8 @@ class Engine:
                 self.violations.append((rule, violation))
         except RecursionError:
             self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
+        except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
+            self.violations.append((rule, _crash(rule, err, doc)))
 
     def finish(self) -> None:
         for rule in self.ruleset.aggregates:
@@ -180,6 +185,12 @@ class Engine:
             findings.append(finding)
         findings.sort()
         return findings, suppressed
+
+
+def _crash(rule: Rule, err: Exception, doc: Document) -> Violation:
+    """A rule that raised: reported at the object (with the rule's id) instead of a traceback."""
+    reason = str(err).splitlines()[0][:200] if str(err) else ""
+    return Violation(f"internal error: rule crashed on this object ({type(err).__name__}: {reason}); please report this bug", doc=doc)
 
 
 def _fields(finding: Finding) -> dict[str, Any]:
