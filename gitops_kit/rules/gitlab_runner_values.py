@@ -19,7 +19,7 @@ _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
-def _check_token(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator[Violation]:
+def _check_token(values: EmbeddedValues, runners: Mapping[str, Any], complete: bool) -> Iterator[Violation]:
     for key, why in (
         ("runnerRegistrationToken", "registration tokens are deprecated (GitLab 15.6, removal planned) and this one sits in Git in plain text"),
         ("runnerToken", "the runner authentication token sits in Git in plain text"),
@@ -31,7 +31,7 @@ def _check_token(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator
                 fix=f"Delete {key}; create a Secret with keys runner-token and runner-registration-token (SOPS-encrypted) and set runners.secret to its name.",
             )
     secret = runners.get("secret")
-    if not (isinstance(secret, str) and secret.strip()) and values.values.get("runnerToken") in (None, ""):
+    if complete and not (isinstance(secret, str) and secret.strip()) and values.values.get("runnerToken") in (None, ""):
         yield Violation(
             f"{CHART} values name no token Secret (runners.secret): the runner cannot register",
             path=values.at("runners") if "runners" in values.values else values.path,
@@ -108,14 +108,28 @@ def _check_url(values: EmbeddedValues) -> Iterator[Violation]:
         )
 
 
+def complete(doc: Document) -> bool:
+    """Whether the values in this document are all the values the chart gets.
+
+    A Flux HelmRelease in a plain file is often a kustomize base that cluster overlays patch (gitlabUrl and
+    the runner name differ per cluster), and `spec.valuesFrom` adds values from ConfigMaps and Secrets: keys
+    missing there are only reported on the rendered overlay. An Argo CD Application carries its values itself.
+    """
+    if doc.kind == "Application":
+        return True
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    return doc.overlay is not None and not (isinstance(spec, dict) and spec.get("valuesFrom"))
+
+
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for values in embedded_values(doc):
         if values.chart != CHART:
             continue
         runners = values.values.get("runners")
         runners = runners if isinstance(runners, dict) else {}
-        yield from _check_url(values)
-        yield from _check_token(values, runners)
+        if "gitlabUrl" in values.values or complete(doc):
+            yield from _check_url(values)
+        yield from _check_token(values, runners, complete(doc))
         yield from _check_config(values, runners)
 
 
@@ -128,7 +142,9 @@ RULE = Rule(
         "The runner Deployment crash-loops without gitlabUrl or a token, and a token written into values is a "
         "credential in Git history; runnerRegistrationToken is also deprecated. runners.config is rendered "
         "verbatim into config.toml: YAML syntax there, or a missing [runners.kubernetes] table, only shows up as "
-        "a failing pod after the sync. Template actions ({{ … }}) are allowed, as the chart renders the string with tpl."
+        "a failing pod after the sync. Template actions ({{ … }}) are allowed, as the chart renders the string with tpl. "
+        "Missing gitlabUrl or token Secret is reported on Argo CD Applications and on rendered Flux overlays (a "
+        "HelmRelease file is often a base that overlays patch, or takes values from spec.valuesFrom)."
     ),
     fix="Set gitlabUrl, runners.secret (a SOPS-encrypted Secret with runner-token) and a TOML runners.config with [[runners]] / [runners.kubernetes].",
     check=check,

@@ -68,3 +68,23 @@ def test_template_control_lines_are_skipped(tmp_path):
         "          {{- end }}\n"
     )
     assert _findings(tmp_path, values) == []
+
+
+def test_missing_keys_are_reported_on_rendered_overlays_only():
+    from gitops_kit.model import DocRef, Document
+    from gitops_kit.rulebase import Context
+    from gitops_kit.rules.gitlab_runner_values import check
+
+    data = {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": "runner", "namespace": "ci"},
+        "spec": {"chart": {"spec": {"chart": "gitlab-runner"}}, "values": {"rbac": {"create": True}}},
+    }
+    base = Document(data, DocRef("/x", "x"))
+    assert list(check(base, Context())) == []
+    rendered = Document(data, DocRef("/x", "x"), overlay="clusters/prod")
+    messages = sorted(v.message for v in check(rendered, Context()))
+    assert len(messages) == 2 and "gitlabUrl missing" in messages[0] and "runners.secret" in messages[1]
+    with_values_from = Document({**data, "spec": {**data["spec"], "valuesFrom": [{"kind": "ConfigMap", "name": "v"}]}}, DocRef("/x", "x"), overlay="o")
+    assert list(check(with_values_from, Context())) == []
