@@ -127,3 +127,11 @@ def test_annotations_and_top_comment_are_recorded_as_ignores():
     docs, _ = load(text)
     assert docs[0].ref.ignored == {"object-identity", "duplicate-key", "some-rule"}
     assert docs[1].ref.ignored == {"*"}
+
+
+def test_nul_byte_late_in_the_file_is_still_binary(tmp_path):
+    # yaml_rs stops at a NUL: without this check the rest of the file would be dropped silently
+    path = tmp_path / "late.yaml"
+    path.write_bytes(b"kind: A\n" + b"# padding\n" * 2000 + b"\x00kind: B\n")
+    docs, problems = load_file(str(path), "late.yaml")
+    assert docs == [] and "binary" in problems[0].message
