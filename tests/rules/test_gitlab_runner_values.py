@@ -85,6 +85,6 @@ def test_missing_keys_are_reported_on_rendered_overlays_only():
     assert list(check(base, Context())) == []
     rendered = Document(data, DocRef("/x", "x"), overlay="clusters/prod")
     messages = sorted(v.message for v in check(rendered, Context()))
-    assert len(messages) == 2 and "gitlabUrl missing" in messages[0] and "runners.secret" in messages[1]
+    assert len(messages) == 2 and "runners.secret" in messages[0] and "gitlabUrl missing" in messages[1]
     with_values_from = Document({**data, "spec": {**data["spec"], "valuesFrom": [{"kind": "ConfigMap", "name": "v"}]}}, DocRef("/x", "x"), overlay="o")
     assert list(check(with_values_from, Context())) == []
