@@ -40,6 +40,15 @@ class ClusterFact:
     #: where the source sits in the repository layout (`clusters/<dir>/`), if anywhere
     layout_dir: str | None
     max_connected: Any = None
+    #: names listed in `clustermesh.config.clusters` (None when the values list none)
+    peers: tuple[str, ...] | None = None
+    peers_path: Path = ()
+    #: "tunnel" or "native" (None when not from Cilium values)
+    routing_mode: str | None = None
+    routing_path: Path = ()
+    #: the explicit `bpf.masquerade` value (None when unset)
+    bpf_masquerade: Any = None
+    values_path: Path = ()
 
     @property
     def label(self) -> str:
@@ -121,6 +130,8 @@ def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> Clus
             elif default is not None:
                 cidrs.append((default, prefix, True))
     match = _CLUSTER_DIR.search(doc.ref.file)
+    peers, peers_path = _peers(values, prefix)
+    routing_mode, routing_path = _routing_mode(values, prefix)
     return ClusterFact(
         name=cluster.get("name", "default"),
         id=cluster.get("id", 0),
@@ -132,7 +143,34 @@ def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> Clus
         origin="cilium values",
         layout_dir=match.group(1) if match else None,
         max_connected=_get(values, "clustermesh", "maxConnectedClusters"),
+        peers=peers,
+        peers_path=peers_path,
+        routing_mode=routing_mode,
+        routing_path=routing_path,
+        bpf_masquerade=_get(values, "bpf", "masquerade"),
+        values_path=prefix,
     )
+
+
+def _peers(values: Mapping[str, Any], prefix: Path) -> tuple[tuple[str, ...] | None, Path]:
+    """Cluster names of `clustermesh.config.clusters`: a list of {name: …} or (Cilium 1.19) a dict keyed by name."""
+    clusters = _get(values, "clustermesh", "config", "clusters")
+    path = (*prefix, "clustermesh", "config", "clusters")
+    if isinstance(clusters, dict):
+        return tuple(str(name) for name in clusters), path
+    if isinstance(clusters, list):
+        return tuple(c["name"] for c in clusters if isinstance(c, dict) and isinstance(c.get("name"), str)), path
+    return None, path
+
+
+def _routing_mode(values: Mapping[str, Any], prefix: Path) -> tuple[str, Path]:
+    """`routingMode` (tunnel by default); the pre-1.14 `tunnel: disabled` also means native routing."""
+    mode = values.get("routingMode")
+    if isinstance(mode, str) and mode:
+        return mode, (*prefix, "routingMode")
+    if values.get("tunnel") == "disabled":
+        return "native", (*prefix, "tunnel")
+    return "tunnel", prefix
 
 
 def _get(data: Any, *keys: str) -> Any:
