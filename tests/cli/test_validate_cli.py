@@ -175,3 +175,26 @@ def test_rules_explain_and_json(cli):
     listing = json.loads(cli("rules", "--format", "json").stdout)
     ids = {rule["id"] for rule in listing}
     assert {"yaml-syntax", "object-identity", "duplicate-object", "duplicate-key"} <= ids
+
+
+def test_write_baseline_then_only_new_findings_fail(cli, broken):
+    baseline = broken.parent / "baseline.json"
+    written = cli("validate", "--write-baseline", str(baseline), ".", cwd=broken)
+    assert written.returncode == 0 and "wrote 4 finding(s)" in written.stderr
+    assert cli("validate", "--baseline", str(baseline), ".", cwd=broken).returncode == 0
+    (broken / "new.yaml").write_text("apiVersion: v1\nkind: Service\nmetadata: {}\n")
+    result = cli("validate", "--baseline", str(baseline), ".", cwd=broken)
+    assert result.returncode == 1
+    assert "new.yaml:3:" in result.stdout and "nameless.yaml" not in result.stdout
+    assert "4 in baseline" in result.stdout
+
+
+def test_json_output_matches_the_published_schema(cli, broken):
+    import jsonschema
+
+    from tests.conftest import ROOT
+
+    schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    payload = json.loads(cli("validate", "--format", "json", ".", cwd=broken).stdout)
+    jsonschema.Draft202012Validator(schema).validate(payload)
+    assert payload["summary"]["by_severity"]["error"] == 4
