@@ -86,7 +86,7 @@ def _duplicate_ids(all_facts: list[ClusterFact]) -> Iterator[Violation]:
                 yield _at(
                     fact,
                     fact.id_path,
-                    f"{fact.origin} give cluster {fact.name!r} id {fact.id}, but {known.origin} at {known.where} give it id {known.id}",
+                    f"the {fact.origin} set cluster {fact.name!r} to id {fact.id}, but the {known.origin} ({known.where}) set it to id {known.id}",
                 )
             continue
         owner = name_of_id.setdefault(fact.id, fact)

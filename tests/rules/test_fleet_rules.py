@@ -1,0 +1,75 @@
+"""Fleet invariants end to end: a two-cluster fleet with a shared id or overlapping CIDRs fails, naming both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitops_kit.engine import validate
+from gitops_kit.model import Severity
+
+FLEET = """\
+fleet:
+  flavor: flux
+  pod-cidr-pool: {{ipv4: 10.96.0.0/12, ipv6: "fd00:10::/48"}}
+  clusters:
+    - {{name: cilium-001, id: 1, pod-cidrs: ["10.96.0.0/16", "fd00:10:0:1::/64"], addons: [mesh]}}
+    - {{name: cilium-002, id: {id2}, pod-cidrs: ["{cidr2}", "fd00:10:0:2::/64"], addons: [mesh]}}
+"""
+
+HELMRELEASE = """\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: cilium, namespace: kube-system}}
+spec:
+  interval: 30m
+  chart: {{spec: {{chart: cilium, version: 1.18.0, sourceRef: {{kind: HelmRepository, name: cilium}}}}}}
+  values:
+    cluster: {{name: {name}, id: {id}}}
+    ipam: {{operator: {{clusterPoolIPv4PodCIDRList: ["{cidr}"]}}}}
+    bpf: {{masquerade: true}}
+    clustermesh: {{useAPIServer: true, config: {{enabled: true, clusters: [{{name: {peer}, port: 32379}}]}}}}
+"""
+
+
+def _fleet(tmp_path: Path, id2: int, cidr2: str) -> Path:
+    (tmp_path / ".gitops-kit.yaml").write_text(FLEET.format(id2=id2, cidr2=cidr2), encoding="utf-8")
+    return tmp_path
+
+
+def _errors(root: Path):
+    report = validate([root], rules=["fleet-cluster-identity", "fleet-pod-cidr", "fleet-mesh-consistency"])
+    return [f for f in report.findings if f.severity == Severity.ERROR]
+
+
+def test_clean_two_cluster_fleet_has_no_findings(tmp_path):
+    root = _fleet(tmp_path, 2, "10.97.0.0/16")
+    for name, cluster_id, cidr, peer in (("cilium-001", 1, "10.96.0.0/16", "cilium-002"), ("cilium-002", 2, "10.97.0.0/16", "cilium-001")):
+        folder = root / "clusters" / name
+        folder.mkdir(parents=True)
+        (folder / "cilium.yaml").write_text(HELMRELEASE.format(name=name, id=cluster_id, cidr=cidr, peer=peer), encoding="utf-8")
+    report = validate([root], rules=["fleet-cluster-identity", "fleet-pod-cidr", "fleet-mesh-consistency"])
+    assert report.findings == []
+
+
+def test_same_cluster_id_names_both_clusters(tmp_path):
+    errors = _errors(_fleet(tmp_path, 1, "10.97.0.0/16"))
+    assert len(errors) == 1
+    assert errors[0].rule_id == "fleet-cluster-identity" and errors[0].line == 6
+    assert "cilium-001" in errors[0].message and "cilium-002" in errors[0].message
+
+
+def test_overlapping_pod_cidrs_name_both_clusters(tmp_path):
+    errors = _errors(_fleet(tmp_path, 2, "10.96.64.0/18"))
+    assert len(errors) == 1
+    assert errors[0].rule_id == "fleet-pod-cidr"
+    assert "cilium-001" in errors[0].message and "cilium-002" in errors[0].message
+
+
+def test_fleet_config_and_cilium_values_disagreeing_on_an_id(tmp_path):
+    root = _fleet(tmp_path, 2, "10.97.0.0/16")
+    folder = root / "clusters" / "cilium-002"
+    folder.mkdir(parents=True)
+    (folder / "cilium.yaml").write_text(HELMRELEASE.format(name="cilium-002", id=7, cidr="10.97.0.0/16", peer="cilium-001"), encoding="utf-8")
+    errors = _errors(root)
+    assert [e.file for e in errors] == ["clusters/cilium-002/cilium.yaml"]
+    assert "id 7" in errors[0].message and "id 2" in errors[0].message
