@@ -1,0 +1,95 @@
+"""Add-on blueprints: `blueprints/<addon>/blueprint.yaml` plus its folders. Adding an add-on = adding a folder.
+
+A blueprint folder holds `controllers/` (copied verbatim to `infrastructure/controllers/base/<addon>/`),
+optionally `configs/` (copied verbatim to `infrastructure/configs/base/<addon>/`) and `cluster/` (cookiecutter
+templates rendered per cluster into `infrastructure/controllers/<cluster>/<addon>-<file>`; `cluster.patches`
+lists the HelmRelease value patches, `cluster.resources` the extra objects, `cluster.secrets` the Secrets
+that are SOPS-encrypted before anything reaches the work tree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..resources import blueprints_path
+from .names import GenerateError
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    name: str
+    folder: Path
+    summary: str
+    order: int
+    schema: Mapping[str, Any]
+    defaults: Mapping[str, Any]
+    patches: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    doc: str = "README.md"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_configs(self) -> bool:
+        return (self.folder / "configs").is_dir()
+
+    def parameters(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults merged with `overrides`, checked against the blueprint's JSON schema."""
+        import jsonschema
+
+        values = {**self.defaults, **(overrides or {})}
+        errors = sorted(jsonschema.Draft202012Validator(self.schema).iter_errors(values), key=lambda e: list(e.path))
+        if errors:
+            error = errors[0]
+            where = ".".join(str(p) for p in error.path) or "(parameters)"
+            raise GenerateError(f"add-on {self.name}: parameter {where}: {error.message}")
+        return values
+
+
+@lru_cache(maxsize=None)
+def load_blueprints() -> dict[str, Blueprint]:
+    """Every blueprint, in deployment order (CNI first, then CSI, GPU, runners, Kepler)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe")
+    found: list[Blueprint] = []
+    for folder in sorted(p for p in blueprints_path().iterdir() if (p / "blueprint.yaml").is_file()):
+        data = yaml.load((folder / "blueprint.yaml").read_text(encoding="utf-8"))
+        params = data.get("parameters") or {}
+        cluster = data.get("cluster") or {}
+        found.append(
+            Blueprint(
+                name=str(data["name"]),
+                folder=folder,
+                summary=str(data.get("summary", "")),
+                order=int(data.get("order", 100)),
+                schema=params.get("schema") or {"type": "object"},
+                defaults=params.get("defaults") or {},
+                patches=tuple(cluster.get("patches") or ()),
+                resources=tuple(cluster.get("resources") or ()),
+                secrets=tuple(cluster.get("secrets") or ()),
+                doc=str(data.get("doc", "README.md")),
+            )
+        )
+    found.sort(key=lambda b: (b.order, b.name))
+    return {b.name: b for b in found}
+
+
+@lru_cache(maxsize=None)
+def gpu_models() -> dict[str, dict[str, dict[str, int]]]:
+    """MIG configurations per GPU model, from `blueprints/gpu/gpu-models.yaml`."""
+    from ruamel.yaml import YAML
+
+    path = blueprints_path("gpu", "gpu-models.yaml")
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    return {str(model): {str(k): dict(v) for k, v in configs.items()} for model, configs in data.items()}
+
+
+def check_gpu_model(model: str) -> str:
+    models = gpu_models()
+    if model not in models:
+        raise GenerateError(f"unknown GPU model {model!r} (known: {', '.join(models)})")
+    return model

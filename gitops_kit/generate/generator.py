@@ -1,0 +1,196 @@
+"""`new cluster` end to end: answers → fleet → render → validate in a scratch copy → plan → write → commit."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import CONFIG_NAME
+from ..fileio import atomic_write_bytes
+from .blueprints import check_gpu_model, load_blueprints
+from .config_edit import read_fleet, update_config
+from .fleet import DEFAULT_POOL, Cluster, Fleet, cluster_for
+from .names import GenerateError, check_addons, check_cluster_name, check_kubernetes_version
+from .plan import MANIFEST_PATH, Plan, make_plan, parse_manifest, render_manifest, unified_diff
+from .render import render_fleet
+from .secrets import SOPS_CONFIG, is_secret_path, Recipient, choose_recipient, encrypt_new_secrets, sops_config_with_rule, write_new_key
+
+# `flux bootstrap` overwrites these placeholders with Flux's own manifests: write them once, never again.
+BOOTSTRAP_PLACEHOLDERS = ("gotk-components.yaml", "gotk-sync.yaml")
+
+
+@dataclass(frozen=True)
+class Answers:
+    name: str
+    repo: Path
+    flavor: str = "flux"
+    addons: tuple[str, ...] = ("mesh", "storage", "gpu", "runners", "kepler")
+    kubernetes: str = "1.33"
+    pod_cidr: str = "auto"
+    cluster_id: str = "auto"
+    gpu_model: str | None = None
+    age_recipient: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    commit: bool = True
+
+
+@dataclass
+class Result:
+    cluster: Cluster
+    plan: Plan
+    committed: str | None = None
+    diffs: list[str] = field(default_factory=list)
+    new_keys: list[Path] = field(default_factory=list)
+
+
+def existing_flavor(repo: Path) -> str | None:
+    """The flavour recorded in the repository's fleet, if there is one."""
+    fleet = read_fleet(_read_text(repo / CONFIG_NAME))
+    return fleet.flavor if fleet else None
+
+
+def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
+    """Everything up to the plan; reads the repository, writes nothing (new age keys are returned, not written)."""
+    name = check_cluster_name(answers.name)
+    known = list(load_blueprints())
+    addons = check_addons(list(answers.addons), known)
+    kubernetes = check_kubernetes_version(answers.kubernetes)
+    gpu_model = check_gpu_model(answers.gpu_model or "A100-40GB") if "gpu" in addons else None
+    if answers.gpu_model and "gpu" not in addons:
+        raise GenerateError("--gpu-model is only meaningful with the gpu add-on")
+    repo = answers.repo
+    if repo.exists() and not repo.is_dir():
+        raise GenerateError(f"{repo}: not a directory")
+    config_text = _read_text(repo / CONFIG_NAME)
+    fleet = read_fleet(config_text)
+    if fleet is None:
+        fleet = Fleet(answers.flavor, DEFAULT_POOL["ipv4"], DEFAULT_POOL["ipv6"])
+    elif fleet.flavor != answers.flavor:
+        raise GenerateError(f"{repo / CONFIG_NAME}: the fleet is a {fleet.flavor} fleet; run with --flavor {fleet.flavor}")
+    if answers.flavor != "flux":
+        raise GenerateError("--flavor argocd is not implemented yet; use --flavor flux")
+    cluster = cluster_for(
+        fleet, name, addons, cluster_id=answers.cluster_id, pod_cidr=answers.pod_cidr, gpu_model=gpu_model, kubernetes=kubernetes
+    )
+    fleet = fleet.with_cluster(cluster)
+    files = render_fleet(fleet)
+    manifest = parse_manifest(_read_text(repo / MANIFEST_PATH))
+    files, new_keys = _secure(repo, fleet, cluster, answers, files)
+    files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
+    files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME})
+    current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
+    create_only = frozenset(
+        p for p in files if p.rsplit("/", 1)[-1] in BOOTSTRAP_PLACEHOLDERS or is_secret_path(p)
+    )
+    plan = make_plan(
+        files, current, manifest, managed=frozenset({CONFIG_NAME, MANIFEST_PATH}), force=answers.force, create_only=create_only
+    )
+    return fleet, cluster, files, plan, new_keys
+
+
+def _secure(
+    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes]
+) -> tuple[dict[str, bytes], list[Recipient]]:
+    """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules."""
+    secret_paths = [p for p in files if is_secret_path(p)]
+    sops_text = _read_text(repo / SOPS_CONFIG)
+    new_keys: list[Recipient] = []
+    missing: dict[str, list[str]] = {}
+    for path in secret_paths:
+        existing = _read_bytes(repo / path)
+        if existing is not None:
+            files[path] = existing
+        else:
+            missing.setdefault(path.split("/")[-2], []).append(path)
+    # the target cluster always gets its rule, so later secrets (gitops-kit secrets …) find a recipient
+    needs_rule = [c.name for c in fleet.clusters if c.name in missing or c.name == cluster.name]
+    for name in needs_rule:
+        recipient = choose_recipient(repo, name, answers.age_recipient if name == cluster.name else None, sops_text)
+        if recipient.identity is not None:
+            new_keys.append(recipient)
+        sops_text = sops_config_with_rule(sops_text, name, recipient.recipient).decode("utf-8")
+    if sops_text is not None:
+        files[SOPS_CONFIG] = sops_text.encode("utf-8")
+    to_encrypt = [p for paths in missing.values() for p in paths]
+    if answers.dry_run:
+        for path in to_encrypt:
+            files[path] = b"# (SOPS-encrypted Secret: encrypted when written)\n"
+    else:
+        files.update(encrypt_new_secrets(files, to_encrypt, files[SOPS_CONFIG]))
+    return files, new_keys
+
+
+def generate(answers: Answers) -> Result:
+    fleet, cluster, files, plan, new_keys = prepare(answers)
+    result = Result(cluster, plan)
+    if plan.conflicts:
+        diffs = "".join(unified_diff(p, old, new) for p, (old, new) in plan.conflicts.items())
+        paths = ", ".join(plan.conflicts)
+        raise GenerateError(
+            f"{len(plan.conflicts)} file(s) changed since gitops-kit generated them: {paths}; "
+            f"review the diff below, then re-run with --force to overwrite them\n{diffs}".rstrip()
+        )
+    if answers.dry_run:
+        result.diffs = [unified_diff(p, _read_bytes(answers.repo / p), c) for p, c in plan.writes().items()]
+        result.diffs += [unified_diff(p, _read_bytes(answers.repo / p), None) for p in plan.delete]
+        return result
+    if not plan.changes:
+        return result
+    _validate_in_scratch(answers.repo, plan)
+    result.new_keys = [path for path in (write_new_key(r) for r in new_keys) if path is not None]
+    for path, content in plan.writes().items():
+        atomic_write_bytes(answers.repo / path, content)
+    for path in plan.delete:
+        (answers.repo / path).unlink()
+    if answers.commit:
+        from .gitcommit import commit_paths
+
+        result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
+    return result
+
+
+def _validate_in_scratch(repo: Path, plan: Plan) -> None:
+    """Run the validator over the repository as it will be; any finding stops generation before writing."""
+    from ..engine import validate
+
+    with tempfile.TemporaryDirectory(prefix="gitops-kit-validate-") as temp:
+        scratch = Path(temp) / "repo"
+        if repo.is_dir():
+            shutil.copytree(repo, scratch, ignore=shutil.ignore_patterns(".git"), symlinks=True)
+        else:
+            scratch.mkdir()
+        for path, content in plan.writes().items():
+            target = scratch / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        for path in plan.delete:
+            (scratch / path).unlink(missing_ok=True)
+        report = validate([scratch])
+        findings = list(report.findings)
+        if findings:
+            lines = [f"  {f.file}:{f.line}: {f.rule_id}: {f.message}" for f in findings[:10]]
+            more = f"\n  … and {len(findings) - 10} more" if len(findings) > 10 else ""
+            raise GenerateError(
+                f"the generated repository does not validate ({len(findings)} finding(s)); nothing was written "
+                "(please report this as a gitops-kit bug):\n" + "\n".join(lines) + more
+            )
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError as err:
+        raise GenerateError(f"{path}: cannot read: {err}") from None
+
+
+def _read_text(path: Path) -> str | None:
+    data = _read_bytes(path)
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise GenerateError(f"{path}: not UTF-8 text") from None

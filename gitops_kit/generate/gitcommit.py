@@ -1,0 +1,42 @@
+"""Committing generated files with GitPython: only the paths gitops-kit wrote, never the user's staged work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .names import GenerateError
+
+# used only when the user has no git identity configured (fresh CI machines, containers)
+_FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "gitops-kit", "GIT_AUTHOR_EMAIL": "gitops-kit@localhost"}
+
+
+def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
+    """`git init` if needed, then commit exactly `paths`; returns the new commit's hex sha."""
+    import git
+
+    try:
+        repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)
+        env = _identity_env(repo)
+        existing = [p for p in paths if (repo_dir / p).exists()]
+        removed = [p for p in paths if not (repo_dir / p).exists()]
+        if existing:
+            repo.git.add("--", *existing)
+        if removed:
+            repo.git.rm("--cached", "--ignore-unmatch", "--quiet", "--", *removed)
+        with repo.git.custom_environment(**env):
+            repo.git.commit("-m", message, "--no-verify", "--", *paths)
+        return repo.head.commit.hexsha
+    except git.GitCommandError as err:
+        detail = (err.stderr or str(err)).strip().splitlines()
+        raise GenerateError(f"git commit in {repo_dir} failed: {detail[-1] if detail else err} (files were written; commit them yourself)") from None
+
+
+def _identity_env(repo: object) -> dict[str, str]:
+    reader = repo.config_reader()  # type: ignore[attr-defined]
+    env: dict[str, str] = {}
+    if not (os.environ.get("GIT_AUTHOR_NAME") or reader.has_option("user", "name")):
+        env.update(GIT_AUTHOR_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"], GIT_COMMITTER_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"])
+    if not (os.environ.get("GIT_AUTHOR_EMAIL") or reader.has_option("user", "email")):
+        env.update(GIT_AUTHOR_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"], GIT_COMMITTER_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"])
+    return env

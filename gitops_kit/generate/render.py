@@ -1,0 +1,135 @@
+"""Render the whole fleet repository into a temporary directory with cookiecutter.
+
+The whole fleet is rendered on every run (every mesh member's peer list depends on the others), then
+compared with the work tree by plan.py. Output is a pure function of the fleet and the packaged templates:
+no timestamps, no random ids. Files that contain Helm or GitHub `{{ }}` syntax are either copied verbatim
+(blueprint `controllers/` and `configs/` folders) or keep it inside `{% raw %}` blocks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..resources import cookiecutters_path
+from .blueprints import Blueprint, gpu_models, load_blueprints
+from .fleet import Cluster, Fleet
+from .names import GenerateError
+
+OUTPUT_NAME = "fleet"
+
+
+def render_fleet(fleet: Fleet, params: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> dict[str, bytes]:
+    """Every generated file of the fleet: POSIX relative path → content.
+
+    `params` maps cluster name → add-on → parameter overrides (validated against the blueprint schema).
+    """
+    params = params or {}
+    blueprints = load_blueprints()
+    with tempfile.TemporaryDirectory(prefix="gitops-kit-render-") as temp:
+        work = Path(temp)
+        config_file = _cookiecutter_config(work)
+        out = work / "out"
+        _cookiecutter(cookiecutters_path(f"{fleet.flavor}-repo"), out, config_file, {"fleet": _fleet_context(fleet)})
+        used = [b for b in blueprints.values() if any(b.name in c.addons for c in fleet.clusters)]
+        for blueprint in used:
+            _copy_tree(blueprint.folder / "controllers", out / OUTPUT_NAME / "infrastructure" / "controllers" / "base" / blueprint.name)
+            if blueprint.has_configs:
+                _copy_tree(blueprint.folder / "configs", out / OUTPUT_NAME / "infrastructure" / "configs" / "base" / blueprint.name)
+        for cluster in fleet.clusters:
+            selected = [blueprints[name] for name in blueprints if name in cluster.addons]
+            template = _cluster_template(work / f"template-{cluster.name}", fleet.flavor, selected)
+            context = _cluster_context(fleet, cluster, selected, params.get(cluster.name, {}))
+            _cookiecutter(template, out, config_file, context)
+        root = out / OUTPUT_NAME
+        return {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
+
+
+def _cookiecutter_config(work: Path) -> Path:
+    # keep cookiecutter's replay files out of the user's home directory
+    config = work / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: {work / 'cc'}\nreplay_dir: {work / 'replay'}\n", encoding="utf-8")
+    return config
+
+
+def _cookiecutter(template: Path, out: Path, config_file: Path, context: Mapping[str, Any]) -> None:
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.main import cookiecutter
+
+    try:
+        cookiecutter(
+            str(template),
+            no_input=True,
+            extra_context={"_dir": OUTPUT_NAME, **context},
+            output_dir=str(out),
+            overwrite_if_exists=True,
+            config_file=str(config_file),
+            accept_hooks=False,
+        )
+    except CookiecutterException as err:  # a template bug, not user input: still one clear line
+        raise GenerateError(f"rendering template {template.name} failed: {err}") from None
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+def _cluster_template(folder: Path, flavor: str, blueprints: list[Blueprint]) -> Path:
+    """The flavour's per-cluster template plus each add-on's `cluster/` files, as one cookiecutter template."""
+    shutil.copytree(cookiecutters_path(f"{flavor}-cluster"), folder)
+    target = folder / "{{cookiecutter._dir}}" / "infrastructure" / "controllers" / "{{cookiecutter.cluster.name}}"
+    for blueprint in blueprints:
+        for name in (*blueprint.patches, *blueprint.resources, *blueprint.secrets):
+            shutil.copyfile(blueprint.folder / "cluster" / name, target / f"{blueprint.name}-{name}")
+    return folder
+
+
+def mesh_peers(fleet: Fleet, cluster: Cluster) -> list[dict[str, Any]]:
+    """Every other mesh member of the fleet, ordered by cluster id."""
+    if "mesh" not in cluster.addons:
+        return []
+    return [
+        {"name": c.name, "id": c.id}
+        for c in sorted(fleet.clusters, key=lambda c: c.id)
+        if c.name != cluster.name and "mesh" in c.addons
+    ]
+
+
+def _fleet_context(fleet: Fleet) -> dict[str, Any]:
+    return {"flavor": fleet.flavor, "clusters": [c.name for c in fleet.clusters]}
+
+
+def _cluster_context(
+    fleet: Fleet, cluster: Cluster, blueprints: list[Blueprint], overrides: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for blueprint in blueprints:
+        given = dict(overrides.get(blueprint.name, {}))
+        if blueprint.name == "gpu" and cluster.gpu_model:
+            given["gpu-model"] = cluster.gpu_model
+        values = blueprint.parameters(given)
+        if blueprint.name == "gpu":
+            values["mig_configs"] = gpu_models()[values["gpu-model"]]
+        params[blueprint.name] = values
+    return {
+        "cluster": {
+            "name": cluster.name,
+            "id": cluster.id,
+            "pod_cidrs": list(cluster.pod_cidrs),
+            "kubernetes": cluster.kubernetes,
+            "mesh_peers": mesh_peers(fleet, cluster),
+        },
+        "params": params,
+        "layout": {
+            "addons": [b.name for b in blueprints],
+            "patches": [f"{b.name}-{name}" for b in blueprints for name in b.patches],
+            "resources": [f"{b.name}-{name}" for b in blueprints for name in (*b.resources, *b.secrets)],
+            "configs": [b.name for b in blueprints if b.has_configs],
+        },
+    }
