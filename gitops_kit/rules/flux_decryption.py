@@ -1,0 +1,127 @@
+"""flux-decryption: a Flux Kustomization that applies SOPS-encrypted files must be told to decrypt them."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator, NamedTuple
+
+from ..model import DocRef, Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ..secrets.static import sops_block
+
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+class FluxKustomization(NamedTuple):
+    path: str  # spec.path normalised, relative to the source root ("" = root)
+    ref: DocRef
+    object: str
+    provider: str
+    has_secret_ref: bool
+
+
+class EncryptedFile(NamedTuple):
+    file: str
+
+
+def _normalise(path: str) -> str:
+    cleaned = posixpath.normpath(path.strip().lstrip("/")) if path.strip() else "."
+    return "" if cleaned in (".", "") else cleaned
+
+
+def collect(doc: Document, ctx: Context) -> FluxKustomization | EncryptedFile | None:
+    if doc.kind == "Kustomization" and doc.group == FLUX_GROUP and doc.manifest:
+        spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+        decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
+        secret_ref = decryption.get("secretRef")
+        return FluxKustomization(
+            _normalise(str(spec.get("path") or "")),
+            doc.ref,
+            doc.object_id,
+            str(decryption.get("provider") or ""),
+            isinstance(secret_ref, dict) and bool(secret_ref.get("name")),
+        )
+    meta = sops_block(doc.data)
+    if meta is not None and meta.get("mac"):
+        return EncryptedFile(doc.ref.file)
+    return None
+
+
+def _owner(file: str, kustomizations: list[FluxKustomization]) -> FluxKustomization | None:
+    # the most specific Kustomization path wins: flux-system at ./clusters/prod usually does not apply
+    # what a child Kustomization at ./clusters/prod/apps applies
+    best = None
+    for item in kustomizations:
+        if item.path and not file.startswith(item.path + "/"):
+            continue
+        if best is None or len(item.path) > len(best.path):
+            best = item
+    return best
+
+
+def finish(records: list, ctx: Context) -> Iterator[Violation]:
+    kustomizations = [r for r in records if isinstance(r, FluxKustomization)]
+    if not kustomizations:
+        return
+    needing: dict[FluxKustomization, list[str]] = {}
+    for record in records:
+        if isinstance(record, EncryptedFile):
+            owner = _owner(record.file, kustomizations)
+            if owner is not None:
+                needing.setdefault(owner, []).append(record.file)
+    for kustomization, files in sorted(needing.items(), key=lambda item: (item[0].ref.file, item[0].ref.line)):
+        example = sorted(set(files))[0]
+        count = len(set(files))
+        if kustomization.provider != "sops":
+            yield Violation(
+                f"applies {count} SOPS-encrypted file(s) (e.g. {example}) but has no spec.decryption.provider: sops; "
+                "Flux would apply the ciphertext as is",
+                ref=kustomization.ref, path=("spec",), object=kustomization.object,
+            )
+        elif not kustomization.has_secret_ref:
+            yield Violation(
+                f"decrypts {count} SOPS-encrypted file(s) but spec.decryption has no secretRef: it only works when the "
+                "controller runs with --sops-age-secret",
+                ref=kustomization.ref, path=("spec", "decryption"), object=kustomization.object, severity=Severity.WARNING,
+            )
+
+
+RULE = Rule(
+    id="flux-decryption",
+    severity=Severity.ERROR,
+    scope="repository",
+    any_document=True,
+    summary="A Flux Kustomization applies SOPS-encrypted files without spec.decryption (provider sops and a secretRef).",
+    rationale=(
+        "kustomize-controller only decrypts SOPS resources when the Kustomization declares "
+        "`spec.decryption.provider: sops`; without it the encrypted Secret is applied with ENC[...] strings as its "
+        "values (or rejected), and the workload fails at run time. The age key comes from `secretRef` (keys ending "
+        "in `.agekey`). Each encrypted file is attributed to the Kustomization with the most specific spec.path."
+    ),
+    fix="Add `decryption: {provider: sops, secretRef: {name: sops-age}}` to the Kustomization's spec.",
+    collect=collect,
+    finish=finish,
+    example="""\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  path: ./clusters/prod/apps   # holds db.sops.yaml
+  sourceRef: {kind: GitRepository, name: flux-system}
+  interval: 10m
+  prune: true
+""",
+    good_example="""\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  path: ./clusters/prod/apps
+  sourceRef: {kind: GitRepository, name: flux-system}
+  interval: 10m
+  prune: true
+  decryption:
+    provider: sops
+    secretRef: {name: sops-age}
+""",
+)
