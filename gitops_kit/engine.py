@@ -263,7 +263,14 @@ def validate(
         config = load_config(root)
     discovery: Discovery = discover(path_list, config)
     ruleset = RuleSet.build(config, rules)
-    context = Context(root=str(config.root), targets=dict(config.targets), options=_rule_options(config, ruleset))
+    from .schemas import service_from_config  # light: the bundle and jsonschema_rs load on first use
+
+    context = Context(
+        root=str(config.root),
+        targets=dict(config.targets),
+        options=_rule_options(config, ruleset),
+        services={"schemas": service_from_config(config)},
+    )
     engine = Engine(config, ruleset, context)
     locate.clear_cache()
     rendered = render_into(engine, discovery)

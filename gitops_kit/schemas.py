@@ -52,6 +52,8 @@ class SchemaSettings:
     locations: tuple[str, ...] = ()
     engine: str = "builtin"
     root: str = "."
+    #: `--strict-schemas` / `schemas.strict-schemas`: an object without a schema is an error
+    strict_missing: bool = False
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], targets: Mapping[str, str], root: str) -> "SchemaSettings":
@@ -77,8 +79,11 @@ class SchemaSettings:
         engine = section.get("engine", "builtin")
         if engine not in ("builtin", "kubeconform"):
             raise SchemaError(f".gitops-kit.yaml: schemas.engine: {engine!r} is not builtin or kubeconform")
+        strict_missing = section.get("strict-schemas", False)
+        if not isinstance(strict_missing, bool):
+            raise SchemaError(".gitops-kit.yaml: schemas.strict-schemas: must be true or false")
         version = minor_version(targets.get("kubernetes") or DEFAULT_VERSION)
-        return cls(version, strict, tuple(locations), engine, root)
+        return cls(version, strict, tuple(locations), engine, root, strict_missing)
 
 
 def minor_version(text: str) -> str:
@@ -482,5 +487,7 @@ def service_from_config(config: Any) -> Any:
     if settings.engine == "kubeconform":
         from .kubeconform import KubeconformService
 
-        return KubeconformService(settings)
+        service = KubeconformService(settings)
+        service.binary()  # missing or too old: exit 2 now, not one error per object
+        return service
     return SchemaService(settings)

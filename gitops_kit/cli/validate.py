@@ -42,6 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--target", action="append", default=[], metavar="COMPONENT=X.Y", help="target version of a component, e.g. flux=2.7"
     )
+    parser.add_argument(
+        "--schema-engine", choices=["builtin", "kubeconform"], help="schema validator (default: builtin, offline)"
+    )
+    parser.add_argument(
+        "--strict-schemas", action="store_true", help="an object with no known schema is an error (schema-missing)"
+    )
+    parser.add_argument(
+        "--schema-location", action="append", default=[], metavar="DIR|TEMPLATE",
+        help="extra local schema folder or kubeconform template, e.g. 'schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json'",
+    )
     parser.set_defaults(func=run)
 
 
@@ -85,6 +95,16 @@ def run(args: argparse.Namespace) -> int:
         unknown = [r for r in args.rule if r not in all_rules()]
         if unknown:
             raise ConfigError(f"--rule {unknown[0]}: unknown rule (`gitops-kit rules` lists them)")
+    schema_section = dict(config.section("schemas"))
+    if args.schema_engine:
+        schema_section["engine"] = args.schema_engine
+    if args.strict_schemas:
+        schema_section["strict-schemas"] = True
+    if args.schema_location:
+        configured = schema_section.get("locations", [])
+        schema_section["locations"] = list(args.schema_location) + (list(configured) if isinstance(configured, list) else [configured])
+    if schema_section:
+        overrides["sections"] = {**config.sections, "schemas": schema_section}
     config = config.with_overrides(**overrides)
 
     if args.write_baseline:

@@ -13,6 +13,7 @@ class Missing(NamedTuple):
     key: tuple[str, str]
     ref: DocRef
     object: str
+    strict: bool
 
 
 class Defined(NamedTuple):
@@ -28,7 +29,8 @@ def collect(doc: Document, ctx: Context) -> Any:
     service = service_for(ctx.services, ctx.root, ctx.targets)
     if service.validator(doc.api_version, doc.kind) is not None:
         return None
-    return Missing((doc.api_version, doc.kind), doc.ref, doc.object_id)
+    strict = bool(getattr(getattr(service, "settings", None), "strict_missing", False))
+    return Missing((doc.api_version, doc.kind), doc.ref, doc.object_id, strict)
 
 
 def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
@@ -43,6 +45,7 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
                 f"no schema for {kind} {api_version}: the object is not validated",
                 ref=record.ref,
                 object=record.object,
+                severity=Severity.ERROR if record.strict else None,
             )
 
 
