@@ -32,6 +32,9 @@ class RuleSet:
     any_kind: tuple[Rule, ...] = ()
     any_document: tuple[Rule, ...] = ()
     aggregates: tuple[Rule, ...] = ()
+    # (kind, is_object) → rules, filled on first use: one dict lookup per document on the hot path
+    _checks: dict[tuple[str, bool], tuple[Rule, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _collectors: dict[tuple[str, bool], tuple[Rule, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, config: Config, only: Iterable[str] | None = None) -> "RuleSet":
@@ -57,9 +60,29 @@ class RuleSet:
         return cls(enabled, {k: tuple(v) for k, v in by_kind.items()}, tuple(any_kind), tuple(any_document), tuple(aggregates))
 
     def for_document(self, doc: Document, is_object: bool) -> tuple[Rule, ...]:
-        if not is_object:
-            return self.any_document
-        return self.any_document + self.any_kind + self.by_kind.get(doc.kind, ())
+        return self.checks_for(doc.kind, is_object)
+
+    def checks_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
+        """Document rules for an object of `kind` (or a non-object), in a stable order."""
+        key = (kind, is_object)
+        rules = self._checks.get(key)
+        if rules is None:
+            rules = self.any_document + self.any_kind + self.by_kind.get(kind, ()) if is_object else self.any_document
+            self._checks[key] = rules
+        return rules
+
+    def collectors_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
+        """Aggregate rules that collect a record from such a document, in a stable order."""
+        key = (kind, is_object)
+        rules = self._collectors.get(key)
+        if rules is None:
+            rules = tuple(
+                rule
+                for rule in self.aggregates
+                if (is_object or rule.any_document) and (rule.kinds is None or kind in rule.kinds)
+            )
+            self._collectors[key] = rules
+        return rules
 
 
 class Engine:
@@ -91,13 +114,10 @@ class Engine:
             doc.manifest = has_objects
             if has_objects:
                 self.documents += 1
-            for rule in ruleset.for_document(doc, is_object):
+            kind = doc.kind
+            for rule in ruleset.checks_for(kind, is_object):
                 self._run_check(rule, doc)
-            for rule in ruleset.aggregates:
-                if not (is_object or rule.any_document):
-                    continue
-                if rule.kinds is not None and doc.kind not in rule.kinds:
-                    continue
+            for rule in ruleset.collectors_for(kind, is_object):
                 try:
                     record = rule.collect(doc, context)  # type: ignore[misc]
                 except RecursionError:
