@@ -112,3 +112,41 @@ def test_files_written_by_real_sops_verify_and_tampering_is_caught(tmp_path):
     assert [p.code for p in problems] == ["sops-mac"]
     assert not _sops_accepts(target, key_file)
     assert all(CANARY not in str(p) for p in problems)
+
+
+def test_mac_only_encrypted_files_from_real_sops(tmp_path):
+    # mac_only_encrypted: plaintext fields are outside the MAC, so editing them is not tampering
+    identity, recipient = keys.generate_identity()
+    key_file = tmp_path / "key.txt"
+    keys.write_identity(key_file, identity, recipient)
+    config = tmp_path / ".sops.yaml"
+    config.write_text(f"creation_rules:\n  - encrypted_regex: ^(data|stringData)$\n    mac_only_encrypted: true\n    age: {recipient}\n")
+    target = tmp_path / "s.yaml"
+    plain = f"kind: Secret\nmetadata:\n  name: a\n  replicas: 3\nstringData:\n  password: {CANARY}\n  n: 7\n"
+    target.write_bytes(sops.encrypt_bytes(plain.encode(), file_path=target, config_path=config))
+    assert "mac_only_encrypted: true" in target.read_text()
+    identities = load_identities(key_file, {})
+    assert verify_file(target, identities) == []
+    target.write_text(target.read_text().replace("name: a", "name: b"))
+    assert verify_file(target, identities) == [] and _sops_accepts(target, key_file)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1234568000.0, b"1234568000"), (1.5, b"1.5"), (1e20, b"100000000000000000000"), (True, b"True"), (92, b"92"), ("x", b"x")],
+)
+def test_go_bytes_matches_sops_to_bytes(value, expected):
+    from gitops_kit.secrets.sopsfile import go_bytes
+
+    assert go_bytes(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "plain", "expected"),
+    [("true", True, True), ("yes", True, "yes"), ("2024-01-01", True, "2024-01-01"), ("0x1F", True, 31),
+     ("1.50", True, 1.5), ("~", True, None), ("123", False, "123"), (".inf", True, float("inf"))],
+)
+def test_go_scalar_resolves_like_go_yaml_v3(text, plain, expected):
+    from gitops_kit.secrets.sopsfile import go_scalar
+
+    assert go_scalar(text, plain) == expected
