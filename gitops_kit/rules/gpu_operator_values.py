@@ -1,0 +1,115 @@
+"""gpu-operator-values: NVIDIA gpu-operator Helm values without keys upstream removed.
+
+Types and allowed choices of the values are the helm-values-schema rule's job (schemas/charts/)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Iterator
+
+from ..model import Document, PathPart, Severity, Violation
+from ..resources import data_path
+from ..rulebase import Context, Rule
+
+CHART = "gpu-operator"
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    import yaml_rs
+
+    return yaml_rs.loads(data_path("gpu-operator-values.yaml").read_text(encoding="utf-8"))
+
+
+def _version(text: Any) -> tuple[int, int, int] | None:
+    """A pinned chart version; None for ranges and wildcards, which could be any release."""
+    if not isinstance(text, str) or any(c in text for c in "<>=^~*x|, "):
+        return None
+    match = _VERSION.match(text.strip())
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) if match else None
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def chart_values(doc: Document) -> tuple[Any, tuple[PathPart, ...], Any] | None:
+    """(values, their path, chart version) when the document deploys the gpu-operator chart."""
+    if doc.kind == "HelmRelease" and doc.group == "helm.toolkit.fluxcd.io":
+        if _get(doc.data, "spec", "chart", "spec", "chart") == CHART:
+            return _get(doc.data, "spec", "values"), ("spec", "values"), _get(doc.data, "spec", "chart", "spec", "version")
+    elif doc.kind == "Application" and doc.group == "argoproj.io":
+        source = _get(doc.data, "spec", "source")
+        if isinstance(source, dict) and source.get("chart") == CHART:
+            return _get(source, "helm", "valuesObject"), ("spec", "source", "helm", "valuesObject"), source.get("targetRevision")
+    return None
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    found = chart_values(doc)
+    if found is None or not isinstance(found[0], dict):
+        return
+    values, prefix, version_text = found
+    version = _version(version_text)
+    table = _table()
+    for row in table.get("removed", []):
+        keys = row["path"].split(".")
+        parent = _get(values, *keys[:-1]) if len(keys) > 1 else values
+        if not isinstance(parent, dict) or keys[-1] not in parent:
+            continue
+        since = _version(row["since"])
+        if version is not None and since is not None and version < since:
+            continue
+        pinned = f"chart {version_text}" if version is not None else f"an unpinned chart version ({version_text!r})"
+        yield Violation(
+            f"{row['path']} was removed from the gpu-operator chart in v{row['since']} and is ignored with {pinned}: {row['note']}",
+            path=(*prefix, *keys),
+            fix=f"Delete {row['path']} from the values.",
+        )
+
+
+RULE = Rule(
+    id="gpu-operator-values",
+    severity=Severity.WARNING,
+    kinds=frozenset({"HelmRelease", "Application"}),
+    summary="gpu-operator Helm values use no key that the pinned chart version removed.",
+    rationale=(
+        "Values copied from older guides keep keys the chart no longer reads: `operator.defaultRuntime` was dropped in "
+        "chart v25.3.0 (the runtime is detected), so setting it only misleads the next reader. Removed keys live in "
+        "`gitops_kit/data/gpu-operator-values.yaml`; "
+        "a removed key is reported when the pinned chart version is at or above the removal, or when the version is "
+        "not pinned."
+    ),
+    fix="Delete keys the chart no longer reads.",
+    check=check,
+    example="""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: gpu-operator, namespace: kube-system}
+spec:
+  interval: 30m
+  chart:
+    spec: {chart: gpu-operator, version: v25.3.0, sourceRef: {kind: HelmRepository, name: nvidia}}
+  values:
+    operator: {defaultRuntime: containerd}
+    mig: {strategy: mixed}
+""",
+    good_example="""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: gpu-operator, namespace: kube-system}
+spec:
+  interval: 30m
+  chart:
+    spec: {chart: gpu-operator, version: v25.3.0, sourceRef: {kind: HelmRepository, name: nvidia}}
+  values:
+    mig: {strategy: mixed}
+""",
+    references=("https://github.com/NVIDIA/gpu-operator/blob/main/deployments/gpu-operator/values.yaml",),
+)
