@@ -52,6 +52,10 @@ def embedded_values(doc: Document) -> Iterator[EmbeddedValues]:
         chart = spec.get("chart")
         chart_spec = chart.get("spec") if isinstance(chart, dict) else None
         name = _chart_name(chart_spec.get("chart")) if isinstance(chart_spec, dict) else ""
+        chart_ref = spec.get("chartRef")
+        if not name and isinstance(chart_ref, dict):
+            # an OCIRepository / HelmChart source is usually named after the chart it serves
+            name = _chart_name(chart_ref.get("name"))
         values = spec.get("values")
         if name:
             yield EmbeddedValues(name, values if isinstance(values, dict) else {}, ("spec", "values"))

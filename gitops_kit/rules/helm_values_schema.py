@@ -1,0 +1,109 @@
+"""helm-values-schema: values embedded in a HelmRelease or Argo CD Application, against the chart's value schema."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Iterator
+
+from ..model import Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ._helm import embedded_values
+
+
+@lru_cache(maxsize=None)
+def chart_validator(chart: str) -> Any | None:
+    """A validator for `schemas/charts/<chart>.json`, or None for charts gitops-kit has no schema for."""
+    import json
+
+    import jsonschema
+
+    from ..resources import schemas_path
+
+    path = schemas_path("charts", f"{chart}.json")
+    if "/" in chart or not path.is_file():
+        return None
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _dotted(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+    for values in embedded_values(doc):
+        validator = chart_validator(values.chart)
+        if validator is None or not values.values:
+            continue
+        errors = sorted(validator.iter_errors(values.values), key=lambda e: [str(p) for p in e.absolute_path])
+        for error in errors:
+            parts = tuple(error.absolute_path)
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                allowed = sorted(error.schema.get("properties", {}))
+                unknown = sorted(set(error.instance) - set(allowed))
+                message = f"{values.chart} values {_dotted(parts)}: unknown key(s) {', '.join(map(str, unknown))} (allowed: {', '.join(allowed)})"
+                parts = parts + (unknown[0],) if unknown else parts
+            elif error.validator == "type":
+                # never echo the instance: a mistyped token or password would end up in the report
+                expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+                message = f"{values.chart} values {_dotted(parts)}: must be of type {expected}, not {_json_type(error.instance)}"
+            else:
+                message = f"{values.chart} values {_dotted(parts)}: {_short(error.message)}"
+            yield Violation(message, path=values.at(*parts))
+
+
+def _json_type(value: Any) -> str:
+    for name, kinds in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list), ("object", dict)):
+        if isinstance(value, kinds):
+            return name
+    return "null"
+
+
+def _short(message: str) -> str:
+    # jsonschema quotes the whole offending instance; keep findings one line and free of large values
+    return message if len(message) <= 160 else message[:157] + "..."
+
+
+RULE = Rule(
+    id="helm-values-schema",
+    severity=Severity.ERROR,
+    kinds=frozenset({"HelmRelease", "Application"}),
+    summary="Values given to a chart gitops-kit knows (cilium, gpu-operator, cvmfs-csi, gitlab-runner, kepler, ingress-nginx) have the wrong type, an invalid enum value or an unknown key.",
+    rationale=(
+        "Helm accepts any values document: a string where the chart expects a number, a misspelt enum value or a "
+        "key at the wrong level is silently ignored or breaks templating, and Flux or Argo CD then reports a failed "
+        "release long after the commit. The value schemas in schemas/charts/ describe the keys gitops-kit generates "
+        "and checks (types, allowed values; closed objects only where the chart's keys are known exactly); other "
+        "keys are allowed. Values embedded in HelmRelease spec.values and Argo CD Application "
+        "spec.source(s).helm.valuesObject / values are checked."
+    ),
+    fix="Use the type and value the finding names (see the chart's values.yaml for the exact key).",
+    check=check,
+    example="""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: gpu-operator, namespace: gpu-operator}
+spec:
+  interval: 30m
+  chart:
+    spec: {chart: gpu-operator, version: v26.7.x, sourceRef: {kind: HelmRepository, name: nvidia}}
+  values:
+    mig:
+      strategy: mix
+""",
+    good_example="""\
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: gpu-operator, namespace: gpu-operator}
+spec:
+  interval: 30m
+  chart:
+    spec: {chart: gpu-operator, version: v26.7.x, sourceRef: {kind: HelmRepository, name: nvidia}}
+  values:
+    mig:
+      strategy: mixed
+""",
+)
