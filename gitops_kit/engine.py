@@ -162,6 +162,11 @@ class Engine:
         for rule, violation in self.violations:
             doc = violation.doc
             ref = violation.ref or (doc.ref if doc is not None else None)
+            path = violation.path
+            if doc is not None and doc.patches and path and violation.ref is None:
+                from .render.mapping import patch_location  # a patch set this field: point at the patch
+
+                ref, path = patch_location(doc, path) or (ref, path)
             if ref is None:
                 continue
             if rule.id in ref.ignored or "*" in ref.ignored:
@@ -169,8 +174,8 @@ class Engine:
                 continue
             if violation.line is not None:
                 line, column = violation.line, violation.column or 1
-            elif violation.path:
-                line, column = locate.position(ref, violation.path)
+            elif path:
+                line, column = locate.position(ref, path)
             else:
                 line, column = ref.line, 1
             if ref.path not in comment_ignores:

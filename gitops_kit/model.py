@@ -64,6 +64,9 @@ class Document:
     #: for a rendered object: `object_id` of the source document as written (before kustomize's name
     #: and namespace transformers), so one base line gives one finding across overlays
     source_object: str = ""
+    #: for a rendered object: the strategic-merge patches applied to it, as (where, patch data); a
+    #: finding whose path the patch sets points at the patch (render/mapping.py decides)
+    patches: tuple[tuple[DocRef, Any], ...] = ()
 
     @property
     def is_object(self) -> bool:
