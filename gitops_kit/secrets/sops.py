@@ -8,6 +8,7 @@ arrives on stdin. Exit codes become typed errors whose message says what to do.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -70,18 +71,25 @@ _BY_CODE: dict[int, tuple[type[SopsError], str]] = {
 }
 
 
+#: binaries whose version was already checked in this process (one `sops --version` per run)
+_CHECKED: set[str] = set()
+
+
 def find_sops() -> str:
     """Path of a sops binary at least MINIMUM_VERSION, else `SopsMissing` with the install hint."""
     try:
         binary = tools.find_tool("sops", INSTALL_HINT)
     except tools.ToolMissing:
         raise SopsMissing(f"sops: not found; {INSTALL_HINT}") from None
+    if binary in _CHECKED:
+        return binary
     result = tools.run([binary, "--version", "--disable-version-check"], env=_env(), timeout=TIMEOUT, tool="sops")
     found = tools.parse_version(result.text.splitlines()[0] if result.text else "")
     try:
         tools.require_version("sops", found, MINIMUM_VERSION)
     except ToolError as error:
         raise SopsMissing(f"{error}; {INSTALL_HINT}") from None
+    _CHECKED.add(binary)
     return binary
 
 
@@ -107,8 +115,13 @@ def _raise_for(result: tools.Result, subject: Path, action: str) -> None:
     elif "config file not found" in detail:
         kind, message = NoMatchingRule, ".sops.yaml not found or has no creation rules"
     else:
-        kind, message = SopsError, f"sops {action} failed (exit {result.returncode}): {detail[:200]}"
+        kind, message = SopsError, f"sops {action} failed (exit {result.returncode}): {_redact(detail)}"
     raise kind(f"{subject}: {message}", result.returncode)
+
+
+def _redact(detail: str) -> str:
+    # sops quotes input fragments in some messages; they may be plaintext, so drop anything quoted
+    return re.sub(r"(\"[^\"]*\"|'[^']*'|`[^`]*`)", "<redacted>", detail)[:200]
 
 
 def encrypt_bytes(plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml") -> bytes:

@@ -136,3 +136,15 @@ def test_too_old_sops_is_refused(monkeypatch, tmp_path):
     monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
     with pytest.raises(sops.SopsMissing, match="too old"):
         sops.find_sops()
+
+
+def test_sops_errors_never_echo_a_hand_added_plaintext(repo_with_key):
+    repo, key_file, _ = repo_with_key
+    target = repo / "clusters" / "prod" / "s.yaml"
+    ciphertext = sops.encrypt_bytes(PLAIN_SECRET.replace(CANARY.encode(), b"x"), file_path=target, config_path=repo / ".sops.yaml")
+    lines = ciphertext.decode().splitlines()
+    hand_edited = "\n".join(f"    password: {CANARY}" if line.strip().startswith("password:") else line for line in lines)
+    with pytest.raises(sops.SopsError) as caught:
+        sops.decrypt_bytes(hand_edited.encode(), file_path=target, age_key_file=key_file)
+    assert CANARY not in str(caught.value)
+    assert str(target) in str(caught.value)
