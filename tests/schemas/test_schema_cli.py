@@ -87,3 +87,23 @@ def test_kubernetes_version_flag_reaches_the_schemas(tmp_path):
     _, new = findings(root, "--kubernetes-version", "1.34")
     assert [f["rule"] for f in old if f["rule"].startswith("schema")] == ["schema-missing"]
     assert [f for f in new if f["rule"].startswith("schema")] == []
+
+
+def test_unknown_field_in_a_base_is_reported_once_naming_every_overlay(tmp_path):
+    import pytest
+
+    if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
+        pytest.skip("no kustomize here")
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "base").mkdir()
+    shutil.copy2(RULES / "schema-validation" / "fail" / "deployment.yaml", root / "base" / "deploy.yaml")
+    (root / "base" / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    for name in ("a", "b", "c"):
+        (root / "overlays" / name).mkdir(parents=True)
+        (root / "overlays" / name / "kustomization.yaml").write_text(f"resources: [../../base]\nnamePrefix: {name}-\n")
+    _, found = findings(root)
+    typo = [f for f in found if f["rule"] == "schema-validation" and "imagePullPolice" in f["message"]]
+    assert [(f["file"], f["line"], f["overlays"]) for f in typo] == [
+        ("base/deploy.yaml", 15, ["overlays/a", "overlays/b", "overlays/c"])
+    ]
