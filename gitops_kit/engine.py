@@ -251,8 +251,20 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
             engine.check_documents(docs, manifest=source.is_manifest)
 
 
-def render_into(engine: Engine, discovery: Discovery) -> "RenderResult":
+@dataclass
+class _NothingRendered:
+    """`render_into`'s result without kustomization roots: spares importing render/ (thread pool,
+    subprocess, source mapping) on the single-file pre-commit path, where start-up time is a bar."""
+
+    input_files: frozenset[str] = frozenset()
+    notifications: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+def render_into(engine: Engine, discovery: Discovery) -> "RenderResult | _NothingRendered":
     """Render the top-level kustomization roots and check their objects (render/ has the details)."""
+    if not discovery.kustomization_roots:
+        return _NothingRendered()
     from .render import render_overlays
 
     rendered = render_overlays(discovery, engine.config)
