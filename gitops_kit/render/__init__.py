@@ -208,8 +208,14 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
 
 
 def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:
-    """Documents that may be Flux Kustomizations or substitution sources (a cheap text test first)."""
-    docs: list[Document] = []
+    """Documents that may be Flux Kustomizations or substitution sources (a cheap text test first).
+
+    ConfigMaps and Secrets are parsed only when some Flux Kustomization has a `postBuild`, so a
+    repository without substitution pays one byte scan, not a second parse of its manifests.
+    """
+    flux_files: list[SourcePath] = []
+    source_files: list[SourcePath] = []
+    uses_post_build = False
     for source in files:
         if not source.is_manifest:
             continue
@@ -220,9 +226,15 @@ def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:
             continue
         if len(raw) > config.limits.max_file_bytes:
             continue
-        if b"kustomize.toolkit.fluxcd.io" in raw or b"ConfigMap" in raw or b"Secret" in raw:
-            loaded, _problems = load_file(source.path, source.file, config.limits)
-            docs.extend(loaded)
+        if b"kustomize.toolkit.fluxcd.io" in raw:
+            flux_files.append(source)
+            uses_post_build = uses_post_build or b"postBuild" in raw
+        elif b"ConfigMap" in raw or b"Secret" in raw:
+            source_files.append(source)
+    docs: list[Document] = []
+    for source in flux_files + (source_files if uses_post_build else []):
+        loaded, _problems = load_file(source.path, source.file, config.limits)
+        docs.extend(loaded)
     return docs
 
 

@@ -185,3 +185,33 @@ def test_configured_renderer_that_does_not_exist_is_a_notification(tmp_path):
     report = validate([repo], config=load_config(repo))
     assert report.overlays == 0
     assert any("/nonexistent/kustomize" in note for note in report.notifications)
+
+
+def test_a_render_that_times_out_is_a_located_finding(tmp_path):
+    repo = base_and_overlays(tmp_path, overlays=("dev",))
+    (repo / ".gitops-kit.yaml").write_text("render: {timeout: 0.001, cache: false}\n", encoding="utf-8")
+    report = validate([repo], config=load_config(repo), rules=["kustomize-build"])
+    assert [(f.file, f.line) for f in report.findings] == [("apps/dev/kustomization.yaml", 1)]
+    assert "render.timeout" in report.findings[0].message
+
+
+def test_cache_entries_are_private_files(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(cache))
+    validate([base_and_overlays(tmp_path / "repo", overlays=("dev",))])
+    entries = [p for p in cache.rglob("*") if p.is_file()]
+    assert len(entries) == 1
+    assert entries[0].stat().st_mode & 0o077 == 0
+
+
+def test_cli_exit_code_and_overlay_count(tmp_path, cli):
+    import json
+
+    repo = base_and_overlays(tmp_path)
+    (repo / "apps/prod/kustomization.yaml").write_text("resources:\n  - ../base\n  - gone.yaml\n", encoding="utf-8")
+    result = cli("validate", "--format", "json", str(repo), cwd=repo)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["overlays"] == 2
+    rules = sorted({f["rule"] for f in report["findings"]})
+    assert "kustomize-build" in rules and "Traceback" not in result.stderr
