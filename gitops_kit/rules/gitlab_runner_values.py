@@ -111,14 +111,12 @@ def _check_url(values: EmbeddedValues) -> Iterator[Violation]:
 def complete(doc: Document) -> bool:
     """Whether the values in this document are all the values the chart gets.
 
-    A Flux HelmRelease in a plain file is often a kustomize base that cluster overlays patch (gitlabUrl and
-    the runner name differ per cluster), and `spec.valuesFrom` adds values from ConfigMaps and Secrets: keys
-    missing there are only reported on the rendered overlay. An Argo CD Application carries its values itself.
+    Only an Argo CD Application carries its values itself. A Flux HelmRelease is usually a kustomize base
+    that each cluster patches (gitlabUrl and the runner name differ per cluster), in the cluster overlay or
+    in the Flux Kustomization's own `spec.patches`, or takes values from `spec.valuesFrom`: even a rendered
+    overlay may not hold them, so missing keys are not reported there.
     """
-    if doc.kind == "Application":
-        return True
-    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
-    return doc.overlay is not None and not (isinstance(spec, dict) and spec.get("valuesFrom"))
+    return doc.kind == "Application"
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -143,8 +141,8 @@ RULE = Rule(
         "credential in Git history; runnerRegistrationToken is also deprecated. runners.config is rendered "
         "verbatim into config.toml: YAML syntax there, or a missing [runners.kubernetes] table, only shows up as "
         "a failing pod after the sync. Template actions ({{ … }}) are allowed, as the chart renders the string with tpl. "
-        "Missing gitlabUrl or token Secret is reported on Argo CD Applications and on rendered Flux overlays (a "
-        "HelmRelease file is often a base that overlays patch, or takes values from spec.valuesFrom)."
+        "A missing gitlabUrl or token Secret is reported on Argo CD Applications only: a Flux HelmRelease is often a "
+        "base that clusters patch (in an overlay or a Flux Kustomization's spec.patches) or takes spec.valuesFrom."
     ),
     fix="Set gitlabUrl, runners.secret (a SOPS-encrypted Secret with runner-token) and a TOML runners.config with [[runners]] / [runners.kubernetes].",
     check=check,

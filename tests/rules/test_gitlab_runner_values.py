@@ -70,21 +70,23 @@ def test_template_control_lines_are_skipped(tmp_path):
     assert _findings(tmp_path, values) == []
 
 
-def test_missing_keys_are_reported_on_rendered_overlays_only():
+def test_missing_keys_are_reported_on_applications_only():
     from gitops_kit.model import DocRef, Document
     from gitops_kit.rulebase import Context
     from gitops_kit.rules.gitlab_runner_values import check
 
-    data = {
+    release = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
         "kind": "HelmRelease",
         "metadata": {"name": "runner", "namespace": "ci"},
         "spec": {"chart": {"spec": {"chart": "gitlab-runner"}}, "values": {"rbac": {"create": True}}},
     }
-    base = Document(data, DocRef("/x", "x"))
-    assert list(check(base, Context())) == []
-    rendered = Document(data, DocRef("/x", "x"), overlay="clusters/prod")
-    messages = sorted(v.message for v in check(rendered, Context()))
+    assert list(check(Document(release, DocRef("/x", "x"), overlay="clusters/prod"), Context())) == []
+    application = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "runner", "namespace": "argocd"},
+        "spec": {"source": {"chart": "gitlab-runner", "helm": {"valuesObject": {"rbac": {"create": True}}}}},
+    }
+    messages = sorted(v.message for v in check(Document(application, DocRef("/x", "x")), Context()))
     assert len(messages) == 2 and "runners.secret" in messages[0] and "gitlabUrl missing" in messages[1]
-    with_values_from = Document({**data, "spec": {**data["spec"], "valuesFrom": [{"kind": "ConfigMap", "name": "v"}]}}, DocRef("/x", "x"), overlay="o")
-    assert list(check(with_values_from, Context())) == []
