@@ -106,3 +106,29 @@ def test_unresolved_variable_names_variable_and_flux_kustomization(tmp_path):
     message = report.findings[0].message
     assert "${CLUSTER_ID}" in message and "Kustomization flux-system/apps" in message
     assert CANARY not in message
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None and shutil.which("kustomize") is None, reason="no renderer")
+def test_two_clusters_sharing_one_path_are_substituted_separately(tmp_path):
+    def flux(cluster: str, variables: str) -> str:
+        return (
+            f"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {{name: apps-{cluster}, namespace: flux-system}}\n"
+            f"spec:\n  path: ./apps/shared\n  postBuild:\n    substitute: {variables}\n"
+        )
+
+    repo = write(
+        tmp_path,
+        {
+            "clusters/a/apps.yaml": flux("a", "{CLUSTER_NAME: a, CLUSTER_ID: '1'}"),
+            "clusters/b/apps.yaml": flux("b", "{CLUSTER_NAME: b}"),
+            "apps/shared/kustomization.yaml": "resources:\n  - mesh.yaml\n",
+            "apps/shared/mesh.yaml": (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mesh\ndata:\n  name: ${CLUSTER_NAME}\n  id: '${CLUSTER_ID}'\n"
+            ),
+        },
+    )
+    report = validate([repo], rules=["flux-substitution", "duplicate-object"])
+    assert [(f.rule_id, f.file, f.line, f.overlays) for f in report.findings] == [
+        ("flux-substitution", "apps/shared/mesh.yaml", 7, ("apps/shared (flux-system/apps-b)",))
+    ]
+    assert "Kustomization flux-system/apps-b" in report.findings[0].message
