@@ -33,6 +33,10 @@ _TEMPLATE_VAR = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
 _ENC = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 
 
+#: groups whose "objects" are tool configuration, never sent to an API server: no schema expected
+NOT_API_GROUPS = frozenset({"kustomize.config.k8s.io"})
+
+
 class SchemaError(UserError):
     """Bad schema settings (a remote location, an unknown Kubernetes version)."""
 

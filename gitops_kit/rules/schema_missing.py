@@ -6,7 +6,7 @@ from typing import Any, Iterator, NamedTuple
 
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ..schemas import crd_schemas, service_for
+from ..schemas import NOT_API_GROUPS, crd_schemas, service_for
 
 
 class Missing(NamedTuple):
@@ -24,7 +24,7 @@ def collect(doc: Document, ctx: Context) -> Any:
     if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
         keys = frozenset(crd_schemas(doc.data))
         return Defined(keys) if keys else None
-    if not doc.api_version or not doc.kind:
+    if not doc.api_version or not doc.kind or doc.group in NOT_API_GROUPS:
         return None
     service = service_for(ctx.services, ctx.root, ctx.targets)
     if service.validator(doc.api_version, doc.kind) is not None:

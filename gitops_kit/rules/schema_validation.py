@@ -23,19 +23,23 @@ class Pending(NamedTuple):
 
 
 class Definitions(NamedTuple):
+    """The schemas a repository CRD defines, plus the CRD's own schema errors (and the CRD, if any)."""
+
     schemas: dict[tuple[str, str], dict[str, Any]]
+    failed: Failed | None = None
 
 
 def collect(doc: Document, ctx: Context) -> Any:
     # Two phases: a CRD in file B must validate a CR in file A that was loaded first, so objects
     # without a schema wait for finish(). Valid objects leave no record at all.
-    if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
-        found = crd_schemas(doc.data)
-        return Definitions(found) if found else None
     if not doc.api_version or not doc.kind:
         return None  # object-identity reports it
     service = service_for(ctx.services, ctx.root, ctx.targets)
     issues = service.validate(doc.data, doc.api_version, doc.kind)
+    if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
+        found = crd_schemas(doc.data)
+        failed = Failed(doc, issues) if issues else None
+        return Definitions(found, failed) if found or failed else None
     if issues is None:
         return Pending(doc)
     return Failed(doc, issues) if issues else None
@@ -46,6 +50,8 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
     for record in records:
         if isinstance(record, Definitions):
             repo_schemas.update(record.schemas)
+            if record.failed is not None:
+                yield from _violations(record.failed.doc, record.failed.issues)
     validators: dict[tuple[str, str], Validator] = {}
     for record in records:
         if isinstance(record, Failed):
