@@ -80,11 +80,13 @@ def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, l
     manifest = parse_manifest(_read_text(repo / MANIFEST_PATH))
     files, new_keys = _secure(repo, fleet, cluster, answers, files)
     files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
-    files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME})
-    current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
     create_only = frozenset(
         p for p in files if p.rsplit("/", 1)[-1] in BOOTSTRAP_PLACEHOLDERS or is_secret_path(p)
     )
+    # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
+    # deterministic (ciphertext differs on every encryption) and such files are never deleted
+    files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
+    current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
     plan = make_plan(
         files, current, manifest, managed=frozenset({CONFIG_NAME, MANIFEST_PATH}), force=answers.force, create_only=create_only
     )
