@@ -80,14 +80,29 @@ def find_renderer(settings: RenderSettings) -> Renderer:
     return Renderer((path, "kustomize") if is_kubectl else (path, "build"), _version(path, is_kubectl))
 
 
-@lru_cache(maxsize=8)
 def _version(path: str, is_kubectl: bool) -> str:
+    """The binary's version output, remembered per (path, size, mtime): asking costs ~0.1 s a run."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return f"{path}:unknown"
+    return _ask_version(path, is_kubectl, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _ask_version(path: str, is_kubectl: bool, size: int, mtime_ns: int) -> str:
+    identity = f"{path}\0{size}\0{mtime_ns}"
+    remembered = cache.load_version(identity)
+    if remembered is not None:
+        return remembered
     args = [path, "version", "--client", "-o", "json"] if is_kubectl else [path, "version"]
     try:
         result = tools.run(args, timeout=30, env=tools.minimal_env())
     except ToolError:
         return f"{path}:unknown"
-    return f"{path}:{result.text.strip()}"
+    version = f"{path}:{result.text.strip()}"
+    cache.store_version(identity, version)
+    return version
 
 
 def _overlay_inputs(graph: Graph, root: str) -> tuple[list[str], list[str]]:

@@ -78,3 +78,22 @@ def store(key: str, output: bytes) -> None:
         atomic_write_bytes(cache_dir() / key[:2] / key, output, mode=0o600)
     except OSError:
         pass  # a read-only or full cache directory only costs speed
+
+
+def _version_file(identity: str) -> Path:
+    return cache_dir() / "versions" / hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def load_version(identity: str) -> str | None:
+    """A tool's version output remembered for one binary identity (path, size, mtime)."""
+    try:
+        return _version_file(identity).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def store_version(identity: str, version: str) -> None:
+    try:
+        atomic_write_bytes(_version_file(identity), version.encode("utf-8", "replace"), mode=0o600)
+    except OSError:
+        pass
