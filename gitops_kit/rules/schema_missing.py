@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, NamedTuple
 
+from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ..schemas import NOT_API_GROUPS, crd_schemas, service_for
@@ -27,8 +28,11 @@ def collect(doc: Document, ctx: Context) -> Any:
     if not doc.api_version or not doc.kind or doc.group in NOT_API_GROUPS:
         return None
     service = service_for(ctx.services, ctx.root, ctx.targets)
-    if service.validator(doc.api_version, doc.kind) is not None:
-        return None
+    try:
+        if service.validator(doc.api_version, doc.kind) is not None:
+            return None
+    except UserError:
+        return None  # schema-validation reports the broken schema at this object
     strict = bool(getattr(getattr(service, "settings", None), "strict_missing", False))
     return Missing((doc.api_version, doc.kind), doc.ref, doc.object_id, strict)
 

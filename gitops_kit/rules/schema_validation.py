@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, NamedTuple
 
+from ..errors import UserError
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ..schemas import SchemaIssue, Validator, crd_schemas, service_for
@@ -35,7 +36,11 @@ def collect(doc: Document, ctx: Context) -> Any:
     if not doc.api_version or not doc.kind:
         return None  # object-identity reports it
     service = service_for(ctx.services, ctx.root, ctx.targets)
-    issues = service.validate(doc.data, doc.api_version, doc.kind)
+    try:
+        issues = service.validate(doc.data, doc.api_version, doc.kind)
+    except UserError as err:
+        # a broken user schema file or a failing kubeconform run: located at the object, run goes on
+        return Failed(doc, [SchemaIssue(f"not validated: {err}", ())])
     if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
         found = crd_schemas(doc.data)
         failed = Failed(doc, issues) if issues else None

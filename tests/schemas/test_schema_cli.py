@@ -107,3 +107,14 @@ def test_unknown_field_in_a_base_is_reported_once_naming_every_overlay(tmp_path)
     assert [(f["file"], f["line"], f["overlays"]) for f in typo] == [
         ("base/deploy.yaml", 15, ["overlays/a", "overlays/b", "overlays/c"])
     ]
+
+
+def test_a_broken_user_schema_is_a_located_finding_and_the_run_goes_on(tmp_path):
+    root = repo(tmp_path, RULES / "schema-missing" / "fail" / "unknown.yaml", RULES / "schema-validation" / "fail" / "deployment.yaml")
+    schema_dir = root / "my-schemas" / "example.org"
+    schema_dir.mkdir(parents=True)
+    (schema_dir / "widget_v1.json").write_text('{"type": 12}')
+    _, found = findings(root, "--schema-location", "my-schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json")
+    broken = [f for f in found if f["rule"] == "schema-validation" and f["file"] == "unknown.yaml"]
+    assert len(broken) == 1 and "invalid JSON schema" in broken[0]["message"] and broken[0]["line"] == 2
+    assert any(f["file"] == "deployment.yaml" and f["rule"] == "schema-validation" for f in found)
