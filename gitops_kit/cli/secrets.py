@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -135,8 +137,8 @@ def run_new(args: argparse.Namespace) -> int:
     from ..fileio import atomic_write_bytes
     from ..secrets.sops import encrypt_bytes
 
-    for label, value in (("name", args.name), ("namespace", args.namespace)):
-        if not _DNS_LABEL.match(value) or len(value) > 63:
+    for label, value, pattern, limit in (("name", args.name, _DNS_SUBDOMAIN, 253), ("namespace", args.namespace, _DNS_LABEL, 63)):
+        if not pattern.match(value) or len(value) > limit:
             raise UserError(f"{label} {value!r} is not a valid Kubernetes name (lowercase letters, digits, '-')")
     items: list[tuple[str, str]] = []
     for literal in args.from_literal:
@@ -149,6 +151,9 @@ def run_new(args: argparse.Namespace) -> int:
     if not items:
         raise UserError("give at least one --from-literal KEY=VALUE or --from-env-file FILE")
     keys = [key for key, _ in items]
+    invalid = sorted(key for key in keys if not _SECRET_KEY.match(key))
+    if invalid:
+        raise UserError(f"invalid Secret key(s) {', '.join(invalid)}: use letters, digits, '-', '_' and '.'")
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
         raise UserError(f"key(s) given twice: {', '.join(duplicates)}")

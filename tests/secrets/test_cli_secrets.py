@@ -47,6 +47,8 @@ def test_keygen_new_verify_decrypt_round_trip(tmp_path, cli):
     assert b"ENC[AES256_GCM" in (repo / target).read_bytes()
     again = cli("secrets", "new", "db", "-n", "apps", "--from-literal", "a=b", "-o", str(target), cwd=repo, env=env)
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+    bad_key = cli("secrets", "new", "db2", "-n", "apps", "--from-literal", f"bad key={CANARY}", cwd=repo, env=env)
+    assert bad_key.returncode == 2 and "invalid Secret key" in bad_key.stderr and CANARY not in bad_key.stderr
 
     verify = cli("secrets", "verify", ".", "--age-key-file", str(key_file), cwd=repo, env=env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
