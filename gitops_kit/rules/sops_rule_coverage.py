@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 from typing import Iterator, NamedTuple
 
+from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ..secrets.sops_config import CreationRule, creation_rules, first_matching_rule
@@ -79,8 +80,12 @@ def _check_against_config(record: Encrypted, configs: list[Config]) -> Iterator[
         )
         return
     relative = record.file[len(config.directory) + 1 :] if config.directory else record.file
-    rule = first_matching_rule(list(config.rules), relative)
     config_file = posixpath.join(config.directory, ".sops.yaml")
+    try:
+        rule = first_matching_rule(list(config.rules), relative)
+    except UserError as error:
+        yield Violation(f"{config_file}: {error}", ref=record.ref, path=("sops",), fix="Fix the path_regex in .sops.yaml.")
+        return
     if rule is None:
         yield Violation(
             f"no creation rule in {config_file} matches {relative}: sops cannot re-encrypt or update its keys",
@@ -123,7 +128,6 @@ def _nearest(file: str, configs: list[Config]) -> Config | None:
 
 
 def _root_config(ctx: Context) -> list[Config]:
-    from ..errors import UserError
     from ..secrets.sops_config import load_config
     from pathlib import Path
 
