@@ -103,3 +103,12 @@ def test_cli_flux_version_option(tmp_path, capsys, option, severity):
     out = capsys.readouterr().out
     assert code == (1 if severity == "error" else 0)
     assert f'"severity": "{severity}"' in out and "helm.toolkit.fluxcd.io/v2 HelmRelease" in out
+
+
+def test_table_rows_are_consistent():
+    latest = deprecated_api.table().latest
+    for row in ROWS:
+        assert row.component in deprecated_api.COMPONENT_LABELS and row.component in latest, row
+        assert row.removed_in is None or row.removed_in >= row.deprecated_in, row
+        assert row.replacement != row.api_version, row
+        assert "/" in row.api_version and (not row.replacement or "/" in row.replacement), row
