@@ -46,6 +46,8 @@ for e in pl:
     rows[k]=dict(component=comp,dep=v(e["deprecated-in"]),rm=v(e.get("removed-in","")),repl=repl,avail=v(e.get("replacement-available-in","")),src="pluto")
 # flowcontrol "FlowControl" bogus kind in pluto: drop
 rows.pop(("flowcontrol.apiserver.k8s.io/v1beta1","FlowControl"),None)
+# pluto's istio entry names a group without a version and a plural kind: it can never match an object
+rows.pop(("rbac.istio.io","AuthorizationPolicies"),None)
 # fixes from the deprecation guide (domain facts 1.1): replacements for guide rows without lifecycle replacement
 guide_repl={("flowcontrol.apiserver.k8s.io/v1beta3","FlowSchema"):"flowcontrol.apiserver.k8s.io/v1",("flowcontrol.apiserver.k8s.io/v1beta3","PriorityLevelConfiguration"):"flowcontrol.apiserver.k8s.io/v1",
  ("events.k8s.io/v1beta1","Event"):"events.k8s.io/v1"}
