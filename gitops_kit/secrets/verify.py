@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,8 +117,12 @@ def verify_document_set(name: str, parsed: SopsFile, identities: list[Any]) -> l
     try:
         rule = selection_rule(metadata)
         aad_time = rfc3339(str(metadata.get("lastmodified") or ""))
+        if rule[0].endswith("_regex"):
+            re.compile(rule[1])
     except SopsFileError as error:
         return [Problem(name, line, "sops", "sops-format", str(error))]
+    except re.error:
+        return [Problem(name, line, f"sops.{rule[0]}", "sops-format", "the file's selection regex is not valid")]
     if metadata.get("key_groups"):
         return [Problem(name, line, "sops", "sops-key", "key_groups/Shamir files cannot be verified offline; use `sops decrypt`")]
     if not age_recipients(metadata):

@@ -150,3 +150,16 @@ def test_go_scalar_resolves_like_go_yaml_v3(text, plain, expected):
     from gitops_kit.secrets.sopsfile import go_scalar
 
     assert go_scalar(text, plain) == expected
+
+
+def test_broken_files_are_located_problems_not_tracebacks(vectors):
+    identities = load_identities(vectors / f"{FLUX}/keys/age.txt", {})
+    path = vectors / f"{FLUX}/algorithms/age.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("encrypted_regex: ^(data|stringData)$", "encrypted_regex: ^(data|stringData$"))
+    assert [p.code for p in verify_file(path, identities)] == ["sops-format"]
+    path.write_text("a: [unclosed\n")
+    problem = verify_file(path, identities)[0]
+    assert problem.code == "sops-format" and problem.line >= 1
+    path.write_text("- a list\n")
+    assert [p.code for p in verify_file(path, identities)] == ["sops-format"]
