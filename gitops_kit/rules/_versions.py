@@ -20,3 +20,10 @@ def parse_version(text: object) -> Version | None:
 def target_version(ctx: Context, component: str, latest: Mapping[str, str]) -> Version | None:
     """The version the repository targets for `component`; unset or unparsable → the latest we know."""
     return parse_version(ctx.target(component)) or parse_version(latest.get(component))
+
+
+def latest_releases() -> Mapping[str, str]:
+    """The newest release gitops-kit knows per component (the `latest:` block of deprecations.yaml)."""
+    from .deprecated_api import table
+
+    return table().latest

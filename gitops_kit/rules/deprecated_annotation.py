@@ -8,10 +8,8 @@ from typing import Any, Iterator, Mapping
 
 from ..model import Document, PathPart, Severity, Violation
 from ..rulebase import Context, Rule
-from ._versions import parse_version, target_version
+from ._versions import latest_releases, parse_version, target_version
 from ._workloads import pod_template
-
-_LATEST = {"kubernetes": "1.36"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,7 @@ def _annotation_sets(doc: Document) -> Iterator[tuple[str, Mapping[str, Any], tu
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     entries = catalogue()
-    target = target_version(ctx, "kubernetes", _LATEST)
+    target = target_version(ctx, "kubernetes", latest_releases())
     seen: set[tuple[PathPart, ...]] = set()
     for scope, annotations, path in _annotation_sets(doc):
         if path in seen:  # a bare Pod's own annotations are its pod annotations

@@ -7,7 +7,7 @@ from typing import Any, Iterator, Mapping
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._versions import target_version
+from ._versions import latest_releases, target_version
 
 PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
@@ -68,7 +68,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         return
     spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
     level = suggested_level(spec if isinstance(spec, dict) else {})
-    target = target_version(ctx, "kubernetes", {"kubernetes": "1.36"})
+    target = target_version(ctx, "kubernetes", latest_releases())
     state = (
         "has no effect since Kubernetes 1.25 (the API and admission plugin are gone)"
         if target is None or target >= (1, 25)

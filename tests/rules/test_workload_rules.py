@@ -74,3 +74,20 @@ def test_workload_helper_finds_every_pod_location():
         assert found == [("i", "initContainers"), ("a", "containers")], kind
     assert pod_template(Document({"kind": "ConfigMap", "data": {}}, DocRef("/x", "x"))) is None
     assert pod_template(Document({"kind": "Deployment", "spec": {"template": "oops"}}, DocRef("/x", "x"))) is None
+
+
+def test_annotation_message_follows_target_version():
+    from gitops_kit.rules import deprecated_annotation
+
+    data = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "annotations": {"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+    doc = Document(data, DocRef("/x", "x"))
+    [old] = deprecated_annotation.check(doc, Context(targets={"kubernetes": "1.22"}))
+    [new] = deprecated_annotation.check(doc, Context())
+    assert "deprecated since Kubernetes 1.19" in old.message
+    assert "no effect since Kubernetes 1.25" in new.message
+    assert new.path == ("metadata", "annotations", "seccomp.security.alpha.kubernetes.io/pod")
