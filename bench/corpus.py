@@ -202,6 +202,15 @@ def write_flat(out: Path, documents: int, seed: int = 1) -> int:
     """Write about `documents` documents (rounded up to whole files); return the document count."""
     rng = random.Random(seed)
     files = -(-documents // DOCUMENTS_PER_FILE)
+    out.mkdir(parents=True, exist_ok=True)
+    # a real repository with SOPS secrets says how to (re-)encrypt them
+    (out / ".sops.yaml").write_text(
+        "creation_rules:\n"
+        "  - path_regex: .*\\.yaml$\n"
+        "    encrypted_regex: ^(data|stringData)$\n"
+        "    age: age1henwn645drkd3fa34t27t2w2x0nsgw3w4h62gmg5x5xflyjpy38s5cncph\n",
+        encoding="utf-8",
+    )
     for index in range(files):
         directory = out / f"team-{index // FILES_PER_DIRECTORY:04d}"
         directory.mkdir(parents=True, exist_ok=True)

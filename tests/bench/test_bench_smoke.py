@@ -17,7 +17,7 @@ import corpus  # noqa: E402
 
 def _documents(root: Path) -> list:
     found = []
-    for path in sorted(root.rglob("*.yaml")):
+    for path in sorted(p for p in root.rglob("*.yaml") if not p.name.startswith(".")):
         data = yaml_rs.loads(path.read_text(encoding="utf-8"), parse_datetime=False)
         found.extend(data if isinstance(data, list) else [data])
     return found
