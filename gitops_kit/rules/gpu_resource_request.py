@@ -178,7 +178,7 @@ def finish(records: list[list[Any]], ctx: Context) -> Iterator[Violation]:
             known = mig_configs if selection.label == MIG_LABEL else plugin_configs
             if not known:
                 continue  # the configs are not in this repository: nothing to compare with
-            if selection.value not in known:
+            if not isinstance(selection.value, str) or selection.value not in known:
                 kind = "mig-parted config" if selection.label == MIG_LABEL else "device-plugin config"
                 yield Violation(
                     f"{selection.label}={selection.value!r} names no {kind} in the repository (known: {', '.join(sorted(known))})",
