@@ -143,15 +143,33 @@ def generate(answers: Answers) -> Result:
         return result
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (write_new_key(r) for r in new_keys) if path is not None]
-    for path, content in plan.writes().items():
-        atomic_write_bytes(answers.repo / path, content)
-    for path in plan.delete:
-        (answers.repo / path).unlink()
+    _write_all(answers.repo, plan)
     if answers.commit:
         from .gitcommit import commit_paths
 
         result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
     return result
+
+
+def _write_all(repo: Path, plan: Plan) -> None:
+    """Write and delete the planned files; on an OS error put back what was there and stop."""
+    originals = {path: _read_bytes(repo / path) for path in [*plan.writes(), *plan.delete]}
+    done: list[str] = []
+    try:
+        for path, content in plan.writes().items():
+            atomic_write_bytes(repo / path, content)
+            done.append(path)
+        for path in plan.delete:
+            (repo / path).unlink()
+            done.append(path)
+    except OSError as err:
+        for path in reversed(done):
+            original = originals[path]
+            if original is None:
+                (repo / path).unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(repo / path, original)
+        raise GenerateError(f"writing {repo} failed ({err}); the files written so far were restored") from None
 
 
 def _validate_in_scratch(repo: Path, plan: Plan) -> None:

@@ -187,3 +187,18 @@ def test_config_edits_keep_comments(tmp_path, monkeypatch):
     assert text.startswith("# fleet of the CERN lab\nfail-on: warning  # strict\n")
     assert "{name: lab-1, id: 1, pod-cidrs: [10.96.0.0/16, fd00:10:0:1::/64], addons: [storage]" in text
     assert not (repo / ".git").exists()
+
+
+
+def test_failed_write_restores_the_repository(tmp_path):
+    from gitops_kit.generate.generator import _write_all
+    from gitops_kit.generate.names import GenerateError
+    from gitops_kit.generate.plan import Plan
+
+    (tmp_path / "kept.yaml").write_text("mine\n")
+    (tmp_path / "blocker").write_text("a file where a directory is needed\n")
+    before = snapshot(tmp_path)
+    plan = Plan(create={"new.yaml": b"x: 1\n", "blocker/child.yaml": b"y: 2\n"})
+    with pytest.raises(GenerateError, match="restored"):
+        _write_all(tmp_path, plan)
+    assert snapshot(tmp_path) == before
