@@ -306,7 +306,8 @@ def validate(
         root=str(config.root),
         targets=dict(config.targets),
         options=_rule_options(config, ruleset),
-        services={"schemas": service_from_config(config)},
+        # "fleet": the `fleet` section of .gitops-kit.yaml (read-only), e.g. a cluster's GPU model
+        services={"schemas": service_from_config(config), "fleet": config.section("fleet")},
     )
     engine = Engine(config, ruleset, context)
     locate.clear_cache()

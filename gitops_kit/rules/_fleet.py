@@ -18,7 +18,7 @@ CONFIG_FILES = (".gitops-kit.yaml", ".gitops-kit.yml")
 #: the Cilium chart's default cluster-pool CIDRs, identical in every cluster unless overridden
 CHART_DEFAULT_IPV4 = "10.0.0.0/8"
 CHART_DEFAULT_IPV6 = "fd00::/104"
-_CLUSTER_DIR = re.compile(r"(?:^|/)clusters/([^/]+)/")
+_CLUSTER_DIR = re.compile(r"(?:^|/)clusters/([^/]+)(?:/|$)")
 
 Path = tuple[PathPart, ...]
 
@@ -59,6 +59,24 @@ class ClusterFact:
         if self.origin == "fleet config":
             return f"{self.ref.file} fleet.clusters[{self.name_path[2]}]"
         return f"{self.ref.file}:{self.ref.line}"
+
+
+def cluster_of(doc: Document) -> str | None:
+    """The cluster an object belongs to: its overlay or its file under `clusters/<name>/`."""
+    for place in (doc.overlay, doc.ref.file.rpartition("/")[0]):
+        match = _CLUSTER_DIR.search(place or "")
+        if match:
+            return match.group(1)
+    return None
+
+
+def fleet_cluster(fleet: Any, name: str | None) -> Mapping[str, Any] | None:
+    """The `fleet.clusters[]` entry of `.gitops-kit.yaml` named `name`, if any."""
+    clusters = fleet.get("clusters") if isinstance(fleet, Mapping) else None
+    for entry in clusters if isinstance(clusters, list) and name else []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            return entry
+    return None
 
 
 def facts(doc: Document) -> list[ClusterFact]:
@@ -129,7 +147,7 @@ def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> Clus
                 cidrs.extend((c, (*prefix, "ipam", "operator", key, i), False) for i, c in enumerate(listed) if isinstance(c, str))
             elif default is not None:
                 cidrs.append((default, prefix, True))
-    match = _CLUSTER_DIR.search(doc.ref.file)
+    match = _CLUSTER_DIR.search(doc.ref.file.rpartition("/")[0])
     peers, peers_path = _peers(values, prefix)
     routing_mode, routing_path = _routing_mode(values, prefix)
     return ClusterFact(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator, NamedTuple
 
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
+from ._fleet import cluster_of
 from .cilium_global_service import is_global
-
-_CLUSTER_DIR = re.compile(r"(?:^|/)clusters/([^/]+)(?:/|$)")
 
 
 class GlobalService(NamedTuple):
@@ -18,15 +16,6 @@ class GlobalService(NamedTuple):
     ports: tuple[tuple[str, Any, str], ...]
     ref: DocRef
     object: str
-
-
-def cluster_of(doc: Document) -> str | None:
-    """The cluster an object belongs to: its overlay or file under `clusters/<name>/`."""
-    for place in (doc.overlay, doc.ref.file):
-        match = _CLUSTER_DIR.search(place or "")
-        if match:
-            return match.group(1)
-    return None
 
 
 def collect(doc: Document, ctx: Context) -> GlobalService | None:

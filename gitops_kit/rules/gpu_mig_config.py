@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
+from ._fleet import cluster_of, fleet_cluster
 from ._gpu import MODEL_ANNOTATION, GpuModel, embedded_configs, fit_problem, geometry_name, model_named, model_of_device_filter, models, unparsable
 
 
@@ -50,13 +51,25 @@ def _entry_problems(config: str, entry: Any, model: GpuModel | None) -> Iterator
         yield f"config {config!r} does not fit one {model.name} GPU: {problem}", None
 
 
+def _declared_model(doc: Document, ctx: Context) -> tuple[Any, str, tuple]:
+    """(model name as written, where it was declared, path) from the annotation, else the fleet config."""
+    if MODEL_ANNOTATION in doc.annotations:
+        return doc.annotations[MODEL_ANNOTATION], MODEL_ANNOTATION, ("metadata", "annotations", MODEL_ANNOTATION)
+    cluster = cluster_of(doc)
+    entry = fleet_cluster(ctx.services.get("fleet"), cluster)
+    if entry is not None and "gpu-model" in entry:
+        return entry["gpu-model"], f".gitops-kit.yaml fleet cluster {cluster!r} gpu-model", ()
+    return None, "", ()
+
+
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    declared = doc.annotations.get(MODEL_ANNOTATION)
+    declared, source, source_path = _declared_model(doc, ctx)
     declared_model = model_named(declared)
     if declared is not None and declared_model is None:
         yield Violation(
-            f"unknown GPU model {declared!r} in {MODEL_ANNOTATION}; MIG geometry is known for {', '.join(sorted({m.name for m in models().values()}))}",
-            path=("metadata", "annotations", MODEL_ANNOTATION),
+            f"unknown GPU model {declared!r} ({source}); MIG layouts are not checked. MIG geometry is known for "
+            f"{', '.join(sorted({m.name for m in models().values()}))}",
+            path=source_path,
             severity=Severity.WARNING,
         )
     for key, parsed, _text in embedded_configs(doc.data.get("data"), "mig-configs"):
@@ -88,7 +101,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                     unknown_model_noted = True
                     yield Violation(
                         f"data.{key}: the GPU model is unknown, so MIG layouts are not checked against the GPU's geometry; "
-                        f"annotate the ConfigMap with {MODEL_ANNOTATION} or give entries a device-filter",
+                        f"annotate the ConfigMap with {MODEL_ANNOTATION}, set gpu-model for its cluster in .gitops-kit.yaml, or give entries a device-filter",
                         path=path,
                         severity=Severity.WARNING,
                         fix=f"Add metadata.annotations.{MODEL_ANNOTATION}: A100-40GB (or the model these nodes carry).",
@@ -108,7 +121,8 @@ RULE = Rule(
         "impossible placement (4g + 2 x 2g) fails on the node at apply time: the node is labelled "
         "`mig.config.state=failed` and its GPUs stay unusable. The geometry per model (A100-40GB/80GB, A30, H100-80/94/96GB, "
         "H200) is in `gitops_kit/data/mig-geometry.yaml`; the model comes from the annotation `gitops-kit.io/gpu-model` "
-        "or an entry's PCI `device-filter`."
+        "the cluster's `gpu-model` in `.gitops-kit.yaml` (`fleet.clusters[]`) or an entry's PCI `device-filter`; an "
+        "unknown model is a warning, never a guess."
     ),
     fix="Use only profiles of the GPU model and a mixture that fits one GPU (largest first: e.g. 3g + 2g + 2 x 1g on an A100).",
     check=check,
