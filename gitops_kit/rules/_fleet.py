@@ -40,6 +40,8 @@ class ClusterFact:
     #: where the source sits in the repository layout (`clusters/<dir>/`), if anywhere
     layout_dir: str | None
     max_connected: Any = None
+    #: the overlay the values were rendered in (a base file is shared by every cluster's render)
+    overlay: str | None = None
     #: names listed in `clustermesh.config.clusters` (None when the values list none)
     peers: tuple[str, ...] | None = None
     peers_path: Path = ()
@@ -58,15 +60,24 @@ class ClusterFact:
     def where(self) -> str:
         if self.origin == "fleet config":
             return f"{self.ref.file} fleet.clusters[{self.name_path[2]}]"
-        return f"{self.ref.file}:{self.ref.line}"
+        where = f"{self.ref.file}:{self.ref.line}"
+        return f"{where} rendered in {self.overlay}" if self.overlay else where
 
 
-def cluster_of(doc: Document) -> str | None:
-    """The cluster an object belongs to: its overlay or its file under `clusters/<name>/`."""
-    for place in (doc.overlay, doc.ref.file.rpartition("/")[0]):
-        match = _CLUSTER_DIR.search(place or "")
+def cluster_of(doc: Document, fleet: Any = None) -> str | None:
+    """The cluster an object belongs to: its overlay or file under `clusters/<name>/`, else a folder of
+    its overlay or file path named like a cluster of the fleet (e.g. `infrastructure/controllers/<name>`)."""
+    places = (doc.overlay or "", doc.ref.file.rpartition("/")[0])
+    for place in places:
+        match = _CLUSTER_DIR.search(place)
         if match:
             return match.group(1)
+    clusters = fleet.get("clusters") if isinstance(fleet, Mapping) else None
+    names = {c.get("name") for c in clusters if isinstance(c, dict)} if isinstance(clusters, list) else set()
+    for place in places:
+        for segment in reversed(place.split("/")):
+            if segment in names:
+                return segment
     return None
 
 
@@ -161,6 +172,7 @@ def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> Clus
         origin="cilium values",
         layout_dir=match.group(1) if match else None,
         max_connected=_get(values, "clustermesh", "maxConnectedClusters"),
+        overlay=doc.overlay,
         peers=peers,
         peers_path=peers_path,
         routing_mode=routing_mode,

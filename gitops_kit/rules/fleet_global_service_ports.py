@@ -21,7 +21,7 @@ class GlobalService(NamedTuple):
 def collect(doc: Document, ctx: Context) -> GlobalService | None:
     if not is_global(doc.annotations):
         return None
-    cluster = cluster_of(doc)
+    cluster = cluster_of(doc, ctx.services.get("fleet"))
     if cluster is None:
         return None
     spec = doc.data.get("spec")
@@ -67,7 +67,8 @@ RULE = Rule(
         "A global Service is one Service per cluster with the same name and namespace; Cilium load-balances a "
         "frontend port to the backends of every cluster that expose that port. If the clusters disagree on ports, "
         "requests on a port some clusters lack fail there, and failover silently stops working. The cluster of an "
-        "object is its overlay or file under `clusters/<name>/`."
+        "object is its overlay or file under `clusters/<name>/`, or a folder named after a fleet cluster (e.g. "
+        "`infrastructure/configs/<name>`)."
     ),
     fix="Define the same ports (name, port, protocol) for the Service in every cluster, ideally from one shared base.",
     collect=collect,

@@ -55,8 +55,9 @@ def _declared_model(doc: Document, ctx: Context) -> tuple[Any, str, tuple]:
     """(model name as written, where it was declared, path) from the annotation, else the fleet config."""
     if MODEL_ANNOTATION in doc.annotations:
         return doc.annotations[MODEL_ANNOTATION], MODEL_ANNOTATION, ("metadata", "annotations", MODEL_ANNOTATION)
-    cluster = cluster_of(doc)
-    entry = fleet_cluster(ctx.services.get("fleet"), cluster)
+    fleet = ctx.services.get("fleet")
+    cluster = cluster_of(doc, fleet)
+    entry = fleet_cluster(fleet, cluster)
     if entry is not None and "gpu-model" in entry:
         return entry["gpu-model"], f".gitops-kit.yaml fleet cluster {cluster!r} gpu-model", ()
     return None, "", ()

@@ -73,3 +73,19 @@ def test_fleet_config_and_cilium_values_disagreeing_on_an_id(tmp_path):
     errors = _errors(root)
     assert [e.file for e in errors] == ["clusters/cilium-002/cilium.yaml"]
     assert "id 7" in errors[0].message and "id 2" in errors[0].message
+
+
+def test_cluster_of_uses_clusters_dir_then_fleet_named_folders():
+    from gitops_kit.model import DocRef, Document
+    from gitops_kit.rules._fleet import cluster_of
+
+    fleet = {"clusters": [{"name": "cilium-001"}, {"name": "cilium-002"}]}
+
+    def doc(file, overlay=None):
+        return Document({"kind": "ConfigMap"}, DocRef("/x/" + file, file), overlay=overlay)
+
+    assert cluster_of(doc("clusters/cilium-009/apps.yaml")) == "cilium-009"
+    assert cluster_of(doc("infrastructure/controllers/base/gpu/cm.yaml", "infrastructure/controllers/cilium-002"), fleet) == "cilium-002"
+    assert cluster_of(doc("infrastructure/controllers/cilium-001/cm.yaml"), fleet) == "cilium-001"
+    assert cluster_of(doc("infrastructure/controllers/cilium-001/cm.yaml")) is None  # no fleet: no guess
+    assert cluster_of(doc("apps/base/cm.yaml"), fleet) is None
