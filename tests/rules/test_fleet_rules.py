@@ -89,3 +89,32 @@ def test_cluster_of_uses_clusters_dir_then_fleet_named_folders():
     assert cluster_of(doc("infrastructure/controllers/cilium-001/cm.yaml"), fleet) == "cilium-001"
     assert cluster_of(doc("infrastructure/controllers/cilium-001/cm.yaml")) is None  # no fleet: no guess
     assert cluster_of(doc("apps/base/cm.yaml"), fleet) is None
+
+
+MY_RULES = [
+    "cilium-global-service", "csi-volume-access", "fleet-cluster-identity", "fleet-global-service-ports",
+    "fleet-mesh-consistency", "fleet-pod-cidr", "gpu-mig-config", "gpu-operator-values", "gpu-resource-request",
+    "gpu-time-slicing", "ingress-global-service", "ingress-nginx-retired",
+]
+
+
+def test_generated_example_fleet_is_clean_and_a_copied_id_is_caught(tmp_path):
+    """The committed generated fleet (rendered with real kustomize) has no finding of these rules;
+    giving cilium-002 the id of cilium-001 yields a finding that names both clusters."""
+    import shutil
+
+    from ..conftest import ROOT
+
+    root = tmp_path / "fleet"
+    shutil.copytree(ROOT / "examples" / "flux-fleet", root)
+    (root / ".git").mkdir()  # the repository root for config discovery
+    report = validate([root], rules=MY_RULES)
+    assert report.findings == [], "\n".join(f"{f.location} {f.rule_id} {f.message}" for f in report.findings)
+
+    values = root / "infrastructure" / "controllers" / "cilium-002" / "mesh-values.yaml"
+    text = values.read_text(encoding="utf-8")
+    assert "      id: 2\n" in text
+    values.write_text(text.replace("      id: 2\n", "      id: 1\n"), encoding="utf-8")
+    findings = [f for f in validate([root], rules=MY_RULES).findings if "is used by both" in f.message]
+    assert len(findings) == 1
+    assert "cilium-001" in findings[0].message and "cilium-002" in findings[0].message
