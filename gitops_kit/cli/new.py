@@ -26,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cluster.add_argument("--pod-cidr", default="auto", metavar="auto|CIDR[,CIDR6]", help="pod CIDRs (default: next free in the fleet's pool)")
     cluster.add_argument("--cluster-id", default="auto", metavar="auto|N", help="Cluster Mesh id 1-255 (default: next free)")
     cluster.add_argument("--gpu-model", default=None, metavar="MODEL", help="GPU model for the MIG profiles (default: A100-40GB)")
+    cluster.add_argument(
+        "--ingress",
+        choices=["gateway-api", "nginx"],
+        default="gateway-api",
+        help="gateway-api (default: Cilium's Gateway API support) or nginx (the retired ingress-nginx, as in CERN's mesh setup)",
+    )
     cluster.add_argument("--age-recipient", default=None, metavar="age1…", help="age recipient for this cluster's secrets (default: generate a key outside the repository)")
     cluster.add_argument("--no-input", action="store_true", help="never prompt (prompts only appear on a terminal)")
     cluster.add_argument("--dry-run", action="store_true", help="print the plan and the diff; write nothing")
@@ -56,11 +62,14 @@ def run(args: argparse.Namespace) -> int:
             addons = _prompt("Add-ons", ADDONS_DEFAULT)
         if gpu_model is None and "gpu" in parse_addons(addons):
             gpu_model = _prompt("GPU model", "A100-40GB")
+    addon_list = parse_addons(addons if addons is not None else ADDONS_DEFAULT)
+    if args.ingress == "nginx" and "ingress-nginx" not in addon_list:
+        addon_list.append("ingress-nginx")
     answers = Answers(
         name=args.name,
         repo=repo,
         flavor=flavor,
-        addons=tuple(parse_addons(addons if addons is not None else ADDONS_DEFAULT)),
+        addons=tuple(addon_list),
         kubernetes=args.kubernetes_version,
         pod_cidr=args.pod_cidr,
         cluster_id=args.cluster_id,

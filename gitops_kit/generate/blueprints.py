@@ -29,6 +29,7 @@ class Blueprint:
     patches: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
     doc: str = "README.md"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -71,6 +72,7 @@ def load_blueprints() -> dict[str, Blueprint]:
                 patches=tuple(cluster.get("patches") or ()),
                 resources=tuple(cluster.get("resources") or ()),
                 secrets=tuple(cluster.get("secrets") or ()),
+                requires=tuple(data.get("requires") or ()),
                 doc=str(data.get("doc", "README.md")),
             )
         )
@@ -93,3 +95,12 @@ def check_gpu_model(model: str) -> str:
     if model not in models:
         raise GenerateError(f"unknown GPU model {model!r} (known: {', '.join(models)})")
     return model
+
+
+def check_requirements(addons: list[str]) -> None:
+    """Every selected add-on's `requires` is selected too."""
+    blueprints = load_blueprints()
+    for name in addons:
+        missing = [r for r in blueprints[name].requires if r not in addons]
+        if missing:
+            raise GenerateError(f"add-on {name} needs add-on {missing[0]} (add it to --addons)")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import CONFIG_NAME
 from ..fileio import atomic_write_bytes
-from .blueprints import check_gpu_model, load_blueprints
+from .blueprints import check_gpu_model, check_requirements, load_blueprints
 from .config_edit import read_fleet, update_config
 from .fleet import DEFAULT_POOL, Cluster, Fleet, cluster_for
 from .names import GenerateError, check_addons, check_cluster_name, check_kubernetes_version
@@ -57,6 +57,7 @@ def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, l
     name = check_cluster_name(answers.name)
     known = list(load_blueprints())
     addons = check_addons(list(answers.addons), known)
+    check_requirements(addons)
     kubernetes = check_kubernetes_version(answers.kubernetes)
     gpu_model = check_gpu_model(answers.gpu_model or "A100-40GB") if "gpu" in addons else None
     if answers.gpu_model and "gpu" not in addons:

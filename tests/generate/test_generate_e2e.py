@@ -202,3 +202,21 @@ def test_failed_write_restores_the_repository(tmp_path):
     with pytest.raises(GenerateError, match="restored"):
         _write_all(tmp_path, plan)
     assert snapshot(tmp_path) == before
+
+
+def test_ingress_nginx_reproduces_the_seed_setup_and_validates(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / "repo"
+    assert main(["new", "cluster", "c1", "--repo", str(repo), "--addons", "mesh", "--ingress", "nginx", "--no-input"]) == 0
+    ingress = YAML(typ="safe").load((repo / "infrastructure/configs/base/ingress-nginx/ingress.yaml").read_text())
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/service-upstream"] == "true"
+    report = validate([repo])
+    assert report.findings == []
+    assert report.suppressed == 1  # the retirement notice, suppressed on purpose with a reason
+
+
+def test_addon_requirements_are_checked(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    assert main(["new", "cluster", "c1", "--repo", str(repo), "--addons", "storage", "--ingress", "nginx", "--no-input"]) == 2
+    assert "add-on ingress-nginx needs add-on mesh" in capsys.readouterr().err
+    assert not repo.exists()
