@@ -140,11 +140,31 @@ def _cilium_values(doc: Document) -> tuple[Mapping[str, Any], Path] | None:
         if chart == "cilium":
             return (values if isinstance(values, dict) else {}), ("spec", "values")
     if doc.kind == "Application" and doc.group == "argoproj.io":
-        source = spec.get("source")
-        if isinstance(source, dict) and source.get("chart") == "cilium":
-            values = _get(source, "helm", "valuesObject")
-            return (values if isinstance(values, dict) else {}), ("spec", "source", "helm", "valuesObject")
+        many = spec.get("sources")
+        candidates = [(("spec", "source"), spec.get("source"))]
+        candidates += [(("spec", "sources", i), s) for i, s in enumerate(many if isinstance(many, list) else [])]
+        for path, source in candidates:
+            if isinstance(source, dict) and source.get("chart") == "cilium":
+                return _argocd_values(source, path)
     return None
+
+
+def _argocd_values(source: Mapping[str, Any], path: Path) -> tuple[Mapping[str, Any], Path]:
+    """`helm.valuesObject`, else the YAML text of `helm.values` (Argo CD accepts both)."""
+    values = _get(source, "helm", "valuesObject")
+    if isinstance(values, dict):
+        return values, (*path, "helm", "valuesObject")
+    text = _get(source, "helm", "values")
+    if isinstance(text, str):
+        import yaml_rs
+
+        try:
+            parsed = yaml_rs.loads(text, parse_datetime=False)
+        except Exception:  # noqa: BLE001 — unparsable values are the schema rules' finding, not a cluster fact
+            parsed = None
+        # positions inside a string cannot be located: findings point at the `values` key
+        return (parsed if isinstance(parsed, dict) else {}), (*path, "helm", "values")
+    return {}, (*path, "helm", "valuesObject")
 
 
 def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> ClusterFact:
