@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from . import locate
 from .config import Config, find_root, load_config
 from .discover import Discovery, SourcePath, discover
+from .errors import UserError
 from .loader import line_ignores, load_file
 from .model import DocRef, Document, Finding, Report, Severity, Violation
 from .rulebase import Context, Rule, all_rules
@@ -97,6 +98,8 @@ class Engine:
         self.records: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         self.files = 0
         self.documents = 0
+        #: run-level notes for the report (e.g. a rule that crashed while aggregating)
+        self.notes: list[str] = []
 
     # -- check ---------------------------------------------------------------------------------
     def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
@@ -123,6 +126,8 @@ class Engine:
                 except RecursionError:
                     self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
                     continue
+                except UserError:
+                    raise  # configuration or tool problems are the user's to fix (exit 2), not rule bugs
                 except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
                     self.violations.append((rule, _crash(rule, err, doc)))
                     continue
@@ -138,14 +143,25 @@ class Engine:
                 self.violations.append((rule, violation))
         except RecursionError:
             self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
+        except UserError:
+            raise
         except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
             self.violations.append((rule, _crash(rule, err, doc)))
 
     def finish(self) -> None:
         for rule in self.ruleset.aggregates:
-            for _scope, records in sorted(self.records.get(rule.id, {}).items()):
-                for violation in rule.finish(records, self.context):  # type: ignore[misc]
-                    self.violations.append((rule, violation))
+            for scope, records in sorted(self.records.get(rule.id, {}).items()):
+                try:
+                    for violation in rule.finish(records, self.context):  # type: ignore[misc]
+                        self.violations.append((rule, violation))
+                except UserError:
+                    raise
+                except Exception as err:  # noqa: BLE001 - one broken rule must not hide every other finding
+                    where = f" in {scope}" if scope else ""
+                    self.notes.append(
+                        f"rule {rule.id} crashed{where} ({type(err).__name__}); its findings there are missing — "
+                        "please report this bug"
+                    )
         self.records.clear()
 
     def add_problem(self, rule_id: str, message: str, ref: DocRef, line: int, column: int) -> None:
@@ -322,7 +338,7 @@ def validate(
         overlays=rendered.count,
         suppressed=suppressed,
         rules=[rule.info() for rule in ruleset.rules.values()],
-        notifications=list(discovery.skipped) + rendered.notifications,
+        notifications=list(discovery.skipped) + rendered.notifications + engine.notes,
         root=str(config.root),
     )
     baseline_path = baseline if baseline is not None else config.baseline
