@@ -47,26 +47,34 @@ def collect(doc: Document, ctx: Context) -> FluxKustomization | EncryptedFile | 
     return None
 
 
-def _owner(file: str, kustomizations: list[FluxKustomization]) -> FluxKustomization | None:
+def _owner(file: str, by_path: dict[str, FluxKustomization]) -> FluxKustomization | None:
     # the most specific Kustomization path wins: flux-system at ./clusters/prod usually does not apply
-    # what a child Kustomization at ./clusters/prod/apps applies
-    best = None
+    # what a child Kustomization at ./clusters/prod/apps applies. Walking the file's parent folders
+    # against an index keeps this linear in the number of files.
+    folder = file
+    while "/" in folder:
+        folder = folder.rpartition("/")[0]
+        if folder in by_path:
+            return by_path[folder]
+    return by_path.get("")
+
+
+def _index(kustomizations: list[FluxKustomization]) -> dict[str, FluxKustomization]:
+    by_path: dict[str, FluxKustomization] = {}
     for item in kustomizations:
-        if item.path and not file.startswith(item.path + "/"):
-            continue
-        if best is None or len(item.path) > len(best.path):
-            best = item
-    return best
+        by_path.setdefault(item.path, item)  # first one wins on ties, as before
+    return by_path
 
 
 def finish(records: list, ctx: Context) -> Iterator[Violation]:
     kustomizations = [r for r in records if isinstance(r, FluxKustomization)]
     if not kustomizations:
         return
+    by_path = _index(kustomizations)
     needing: dict[FluxKustomization, list[str]] = {}
     for record in records:
         if isinstance(record, EncryptedFile):
-            owner = _owner(record.file, kustomizations)
+            owner = _owner(record.file, by_path)
             if owner is not None:
                 needing.setdefault(owner, []).append(record.file)
     for kustomization, files in sorted(needing.items(), key=lambda item: (item[0].ref.file, item[0].ref.line)):
