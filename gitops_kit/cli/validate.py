@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load every YAML file under PATH (default: .), run all enabled rules and report findings.",
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
-    parser.add_argument("-f", "--format", default="text", choices=_formats(), help="output format (default: text)")
+    parser.add_argument(
+        "-f", "--format", choices=_formats(),
+        help="output format (default: github when GITHUB_ACTIONS=true, else text)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument(
         "--fail-on", choices=["error", "warning", "info"], help="lowest severity that exits 1 (default: error)"
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from ..rulebase import all_rules
     from ._output import emit, use_color
 
+    if args.format is None:  # inside GitHub Actions, findings become workflow annotations without extra flags
+        args.format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     paths = [Path(p) for p in (args.paths or ["."])]
     first = paths[0]
     root = find_root(Path(args.config).parent if args.config else (first if first.exists() else Path.cwd()))
