@@ -198,6 +198,57 @@ def _wrap(text: str, width: int) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
+#: a repository-local CRD (no bundled schema knows this group): its openAPIV3Schema validates the CR below
+_FLEET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: siteprofiles.fleet.example.cern.ch
+spec:
+  group: fleet.example.cern.ch
+  names:
+    kind: SiteProfile
+    listKind: SiteProfileList
+    plural: siteprofiles
+    singular: siteprofile
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              required: [site]
+              properties:
+                site:
+                  type: string
+                gpuNodes:
+                  type: integer
+                  minimum: 0
+                storage:
+                  type: array
+                  items:
+                    type: string
+                    enum: [cvmfs, eos, cephfs]
+"""
+
+_FLEET_PROFILE = """\
+apiVersion: fleet.example.cern.ch/v1alpha1
+kind: SiteProfile
+metadata:
+  name: web-site
+  namespace: web
+spec:
+  site: meyrin
+  gpuNodes: 4
+  storage: [cvmfs, eos]
+"""
+
+
 def write_flat(out: Path, documents: int, seed: int = 1) -> int:
     """Write about `documents` documents (rounded up to whole files); return the document count."""
     rng = random.Random(seed)
@@ -232,8 +283,13 @@ def write_fleet(out: Path, clusters: int, seed: int = 1) -> int:
     base = out / "apps" / "base" / "web"
     base.mkdir(parents=True, exist_ok=True)
     (base / "app.yaml").write_text(_app_bundle(rng, "web", "web"), encoding="utf-8")
+    # CRDs and CRs, so a fleet run exercises the bundled Flux schemas and the repository-CRD path
+    (base / "release.yaml").write_text(_flux_bundle(rng, "web-chart", "web"), encoding="utf-8")
+    (base / "crd.yaml").write_text(_FLEET_CRD, encoding="utf-8")
+    (base / "profile.yaml").write_text(_FLEET_PROFILE, encoding="utf-8")
     (base / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - app.yaml\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+        "  - app.yaml\n  - release.yaml\n  - crd.yaml\n  - profile.yaml\n",
         encoding="utf-8",
     )
     for index in range(clusters):

@@ -74,6 +74,36 @@ for source in discover([root], config).files:
 print(count)
 """
 
+# One process: yaml_rs-load every file (timed), then validate every loaded object with the schema
+# service the `schema-validation` rule uses (timed). Validators are compiled once before timing,
+# as they are early in a long run; the output is one line "loaded validated load_seconds validate_seconds".
+_SCHEMA_ALONE = """\
+import os, sys, time, yaml_rs
+from gitops_kit.schemas import SchemaService
+started = time.perf_counter()
+objects = []
+for directory, _dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        if name.endswith((".yaml", ".yml")):
+            with open(os.path.join(directory, name), "rb") as handle:
+                data = yaml_rs.loads(handle.read().decode("utf-8"), parse_datetime=False)
+            objects.extend(data if isinstance(data, list) else [data])
+load_seconds = time.perf_counter() - started
+# like the rule: only Kubernetes objects (the root .sops.yaml is tool configuration)
+kube = [obj for obj in objects if isinstance(obj, dict) and obj.get("apiVersion") and obj.get("kind")]
+service = SchemaService()
+for api_version, kind in {(obj["apiVersion"], obj["kind"]) for obj in kube}:
+    service.validator(api_version, kind)
+started = time.perf_counter()
+errors = 0
+for obj in kube:
+    errors += len(service.validate(obj, obj["apiVersion"], obj["kind"]) or ())
+validate_seconds = time.perf_counter() - started
+if errors:
+    sys.exit(f"bench: the corpus has {errors} schema errors; it must be clean to measure checking, not reporting")
+print(len(objects), len(kube), load_seconds, validate_seconds)
+"""
+
 
 @dataclass
 class Measurement:
@@ -87,11 +117,11 @@ class Measurement:
         return self.documents / self.seconds if self.documents and self.seconds else 0.0
 
 
-def _measure(label: str, command: list[str], repeat: int, documents: int = 0) -> Measurement:
+def _measure(label: str, command: list[str], repeat: int, documents: int = 0, env: dict[str, str] | None = None) -> Measurement:
     times, rss = [], []
     for _ in range(repeat):
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         # wait4 gives this child's own peak RSS (getrusage(RUSAGE_CHILDREN) would mix all children)
         _pid, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
@@ -104,6 +134,42 @@ def _measure(label: str, command: list[str], repeat: int, documents: int = 0) ->
         times.append(elapsed)
         rss.append(usage.ru_maxrss / 1024)  # KiB on Linux
     return Measurement(label, statistics.median(times), statistics.median(rss), documents)
+
+
+def _render_cache(gitops_kit: str, fleet: Path, clusters: int, repeat: int, workdir: Path) -> tuple[Measurement, Measurement]:
+    """First and second `validate` of an unchanged fleet, each repeat with its own fresh cache dir."""
+    first, second = [], []
+    command = [gitops_kit, "validate", "--quiet", str(fleet)]
+    for index in range(repeat):
+        cache = workdir / f"render-cache-{index}"
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {**os.environ, "GITOPS_KIT_CACHE_DIR": str(cache)}
+        first.append(_measure("first", command, 1, env=env))
+        second.append(_measure("second", command, 1, env=env))
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def median(label: str, runs: list[Measurement]) -> Measurement:
+        return Measurement(label, statistics.median(r.seconds for r in runs), statistics.median(r.rss_mib for r in runs))
+
+    label = f"validate fleet, {clusters} overlays"
+    return median(f"{label}, empty cache", first), median(f"{label}, cached", second)
+
+
+def _schema_alone(python: str, path: Path, repeat: int) -> tuple[Measurement, Measurement]:
+    """In-process times of a bare yaml_rs load and of schema validation of the same objects (medians)."""
+    loads, validations, loaded, validated = [], [], 0, 0
+    for _ in range(repeat):
+        result = subprocess.run([python, "-c", _SCHEMA_ALONE, str(path)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"bench: schema-alone measurement exited {result.returncode}:\n{result.stderr[-2000:]}")
+        loaded_text, validated_text, load_seconds, validate_seconds = result.stdout.split()
+        loaded, validated = int(loaded_text), int(validated_text)
+        loads.append(float(load_seconds))
+        validations.append(float(validate_seconds))
+    return (
+        Measurement(f"yaml_rs load ({loaded:,} docs, in-process)", statistics.median(loads), 0.0, loaded),
+        Measurement(f"schema validation alone ({validated:,} objects)", statistics.median(validations), 0.0, validated),
+    )
 
 
 def _tool(name: str) -> str:
@@ -132,7 +198,8 @@ def _table(rows: list[Measurement]) -> str:
     lines = [f"{'measurement':44} {'wall s':>8} {'docs/s':>10} {'peak RSS MiB':>13}"]
     for row in rows:
         rate = f"{row.docs_per_second:,.0f}" if row.documents else "-"
-        lines.append(f"{row.label:44} {row.seconds:8.3f} {rate:>10} {row.rss_mib:13.1f}")
+        rss = f"{row.rss_mib:13.1f}" if row.rss_mib else f"{'-':>13}"  # in-process rows have no RSS of their own
+        lines.append(f"{row.label:44} {row.seconds:8.3f} {rate:>10} {rss}")
     return "\n".join(lines)
 
 
@@ -147,11 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", type=int, default=6000, help="small flat corpus (default 6000)")
     parser.add_argument("--large", type=int, default=60000, help="large flat corpus, for the memory bar (default 60000)")
     parser.add_argument("--clusters", type=int, default=0, help="also time validate on a fleet of this many clusters")
+    parser.add_argument("--render-clusters", type=int, default=20,
+                        help="overlays in the fleet for the render-cache bar (default 20)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is reported")
     parser.add_argument("--keep", type=Path, help="write the corpora here and keep them (default: a temp dir)")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.documents < 3 or args.large < 3:
-        parser.error("--repeat must be ≥ 1 and corpora need at least 3 documents")
+    if args.repeat < 1 or args.documents < 3 or args.large < 3 or args.render_clusters < 1:
+        parser.error("--repeat and --render-clusters must be ≥ 1 and corpora need at least 3 documents")
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="gitops-kit-bench-"))
     try:
@@ -202,6 +271,13 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
             shutil.rmtree(fleet)
         corpus.write_fleet(fleet, args.clusters)
         rows.append(_measure(f"gitops-kit validate fleet ({args.clusters} clusters)", [gitops_kit, "validate", "--quiet", str(fleet)], repeat))
+    render_fleet = workdir / f"render-fleet-{args.render_clusters}"
+    if render_fleet.exists():
+        shutil.rmtree(render_fleet)
+    corpus.write_fleet(render_fleet, args.render_clusters)
+    first_render, cached_render = _render_cache(gitops_kit, render_fleet, args.render_clusters, repeat, workdir)
+    load_alone, schema_alone = _schema_alone(python, small, repeat)
+    rows.extend((first_render, cached_render, load_alone, schema_alone))
     print(_table(rows))
 
     validate_small, bare_small = results["validate small"], results["yaml_rs small"]
@@ -211,11 +287,17 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  loader / yaml_rs docs/s at {small_docs:,} docs:   {results['loader small'].docs_per_second / bare_small.docs_per_second:.2f}")
     print(f"  one-file validate / python -c pass:           {one.seconds / start_up.seconds:.2f}")
     print(f"  validate RSS {large_docs:,} / {small_docs:,} docs:       {results['validate large'].rss_mib / validate_small.rss_mib:.2f}")
+    render_speedup = first_render.seconds / cached_render.seconds
+    schema_share = schema_alone.docs_per_second / load_alone.docs_per_second
+    print(f"  fleet validate, empty ÷ cached render wall:   {render_speedup:.2f}")
+    print(f"  schema validation / yaml_rs load docs/s:      {schema_share:.2f}")
 
     bars = [
         _bar(f"validate docs/s ÷ yaml_rs docs/s at {small_docs:,} docs", validate_small.docs_per_second / bare_small.docs_per_second, 0.5, True),
         _bar("one-file validate wall ÷ python -c pass wall", one.seconds / start_up.seconds, 3.0, False),
         _bar(f"validate peak RSS at {large_docs:,} ÷ at {small_docs:,} docs", results["validate large"].rss_mib / validate_small.rss_mib, 1.3, False),
+        _bar(f"fleet ({args.render_clusters} overlays) first run wall ÷ cached second run wall", render_speedup, 5.0, True),
+        _bar(f"schema validation docs/s ÷ yaml_rs load docs/s at {small_docs:,} docs", schema_share, 0.5, True),
     ]
     print("\nbars")
     for _passed, line in bars:

@@ -49,6 +49,20 @@ def test_fleet_corpus_has_a_base_and_one_overlay_per_cluster(tmp_path):
     assert (tmp_path / "apps/base/web/kustomization.yaml").is_file()
 
 
+def test_fleet_corpus_exercises_bundled_and_repository_crd_schemas(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    corpus.write_fleet(tmp_path / "fleet", 2)
+    kinds = {doc["kind"] for doc in _documents(tmp_path / "fleet/apps/base/web")}
+    assert {"HelmRelease", "CustomResourceDefinition", "SiteProfile"} <= kinds
+    assert validate([tmp_path / "fleet"], rules=["schema-validation", "schema-missing"]).findings == []
+    # the repository CRD really validates its CR: a value below its minimum is an error at the base file
+    profile = tmp_path / "fleet/apps/base/web/profile.yaml"
+    profile.write_text(profile.read_text().replace("gpuNodes: 4", "gpuNodes: -1"))
+    findings = validate([tmp_path / "fleet"], rules=["schema-validation"]).findings
+    assert [(f.rule_id, Path(f.file).name) for f in findings] == [("schema-validation", "profile.yaml")]
+    assert "gpuNodes" in findings[0].message
+
+
 def test_corpus_cli_refuses_a_non_empty_directory(tmp_path):
     (tmp_path / "keep.txt").write_text("user file")
     result = subprocess.run(
@@ -61,13 +75,16 @@ def test_corpus_cli_refuses_a_non_empty_directory(tmp_path):
 
 def test_runner_prints_every_row_ratio_and_bar(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--documents", "6", "--large", "12", "--repeat", "1", "--keep", str(tmp_path)],
+        [sys.executable, str(BENCH / "run.py"), "--documents", "6", "--large", "12", "--repeat", "1",
+         "--render-clusters", "2", "--keep", str(tmp_path)],
         capture_output=True, text=True, check=False, timeout=120,
     )
     assert result.returncode in (0, 1), result.stderr
     out = result.stdout
     for row in ("python -c pass", "yaml_rs load (6 docs)", "gitops-kit loader (12 docs)", "gitops-kit validate (12 docs)",
-                "gitops-kit validate one-file.yaml"):
+                "gitops-kit validate one-file.yaml", "validate fleet, 2 overlays, empty cache",
+                "validate fleet, 2 overlays, cached", "yaml_rs load (7 docs, in-process)", "schema validation alone (6 objects)"):
         assert row in out
-    assert out.count("PASS") + out.count("FAIL") == 3
+    assert "first run wall ÷ cached second run wall" in out and "schema validation docs/s ÷ yaml_rs load docs/s" in out
+    assert out.count("PASS") + out.count("FAIL") == 5
     assert "rules present" in out
