@@ -192,6 +192,8 @@ class Engine:
                 line, column = violation.line, violation.column or 1
             elif path:
                 line, column = locate.position(ref, path)
+                if violation.line_offset:
+                    line, column = line + violation.line_offset, 1
             else:
                 line, column = ref.line, 1
             if ref.path not in comment_ignores:

@@ -150,6 +150,9 @@ class Violation:
     #: for aggregate rules whose record does not keep the Document
     ref: DocRef | None = None
     object: str | None = None
+    #: lines below the position located from `path`: a problem inside a block scalar (`key: |` →
+    #: its first content line is offset 1) is reported at its own line
+    line_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
