@@ -18,58 +18,76 @@ from .discover import Discovery, SourcePath, discover
 from .errors import UserError
 from .loader import line_ignores, load_file
 from .model import DocRef, Document, Finding, Report, Severity, Violation
-from .rulebase import Context, Rule, all_rules
+from .rulebase import Context, Rule, RuleEntry, load_rule, rule_entries
 
 if TYPE_CHECKING:
     from .render import RenderResult
 
 
-@dataclass
 class RuleSet:
-    """Enabled rules, indexed once: kind → document rules, plus the aggregate rules."""
+    """The enabled rules, dispatched by kind; a rule's module is imported the first time a document
+    it applies to shows up (a run over Deployments never imports the GPU or Flux rules).
 
-    rules: dict[str, Rule]
-    by_kind: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
-    any_kind: tuple[Rule, ...] = ()
-    any_document: tuple[Rule, ...] = ()
-    aggregates: tuple[Rule, ...] = ()
-    # (kind, is_object) → rules, filled on first use: one dict lookup per document on the hot path
-    _checks: dict[tuple[str, bool], tuple[Rule, ...]] = field(default_factory=dict, repr=False, compare=False)
-    _collectors: dict[tuple[str, bool], tuple[Rule, ...]] = field(default_factory=dict, repr=False, compare=False)
+    `rules` maps rule ids to `Rule`s or to index entries (`RuleEntry`): both carry the dispatch
+    metadata (scope, kinds, any_document).
+    """
+
+    def __init__(self, rules: Mapping[str, Rule | RuleEntry]) -> None:
+        self.entries = dict(rules)
+        self._rules: dict[str, Rule] = {rule_id: r for rule_id, r in self.entries.items() if isinstance(r, Rule)}
+        # (kind, is_object) → rules, filled on first use: one dict lookup per document on the hot path
+        self._checks: dict[tuple[str, bool], tuple[Rule, ...]] = {}
+        self._collectors: dict[tuple[str, bool], tuple[Rule, ...]] = {}
 
     @classmethod
     def build(cls, config: Config, only: Iterable[str] | None = None) -> "RuleSet":
         selected = set(only) if only is not None else None
         enabled = {
-            rule_id: rule
-            for rule_id, rule in all_rules().items()
-            if (selected is None or rule_id in selected) and config.rule_enabled(rule_id, rule.default_enabled)
+            rule_id: entry
+            for rule_id, entry in rule_entries().items()
+            if (selected is None or rule_id in selected) and config.rule_enabled(rule_id, entry.default_enabled)
         }
-        by_kind: dict[str, list[Rule]] = defaultdict(list)
-        any_kind, any_document, aggregates = [], [], []
-        for rule in enabled.values():
-            if rule.scope in ("scope", "repository"):
-                aggregates.append(rule)
-            elif rule.scope == "document":
-                if rule.any_document:
-                    any_document.append(rule)
-                elif rule.kinds is None:
-                    any_kind.append(rule)
-                else:
-                    for kind in rule.kinds:
-                        by_kind[kind].append(rule)
-        return cls(enabled, {k: tuple(v) for k, v in by_kind.items()}, tuple(any_kind), tuple(any_document), tuple(aggregates))
+        return cls(enabled)
 
-    def for_document(self, doc: Document, is_object: bool) -> tuple[Rule, ...]:
-        return self.checks_for(doc.kind, is_object)
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.entries)
+
+    def get(self, rule_id: str) -> Rule | None:
+        """The enabled rule with this id (imported on first use), or None when it is not enabled."""
+        rule = self._rules.get(rule_id)
+        if rule is None and rule_id in self.entries:
+            rule = self._rules[rule_id] = load_rule(rule_id)
+        return rule
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """Every enabled rule, imported."""
+        return {rule_id: self.get(rule_id) for rule_id in self.entries}  # type: ignore[misc]
+
+    def _select(self, kind: str, is_object: bool, aggregate: bool) -> tuple[Rule, ...]:
+        chosen = []
+        for rule_id, entry in self.entries.items():
+            if (entry.scope in ("scope", "repository")) != aggregate or entry.scope == "load":
+                continue
+            if aggregate:
+                applies = (is_object or entry.any_document) and (entry.kinds is None or kind in entry.kinds)
+            elif is_object:
+                applies = entry.any_document or entry.kinds is None or kind in entry.kinds
+            else:
+                applies = entry.any_document
+            if applies:
+                chosen.append(rule_id)
+        if not aggregate:  # documents rules run in a stable order: any-document, any-kind, by kind
+            chosen.sort(key=lambda rule_id: (not self.entries[rule_id].any_document, self.entries[rule_id].kinds is not None))
+        return tuple(self.get(rule_id) for rule_id in chosen)  # type: ignore[misc]
 
     def checks_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
         """Document rules for an object of `kind` (or a non-object), in a stable order."""
         key = (kind, is_object)
         rules = self._checks.get(key)
         if rules is None:
-            rules = self.any_document + self.any_kind + self.by_kind.get(kind, ()) if is_object else self.any_document
-            self._checks[key] = rules
+            rules = self._checks[key] = self._select(kind, is_object, aggregate=False)
         return rules
 
     def collectors_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
@@ -77,13 +95,12 @@ class RuleSet:
         key = (kind, is_object)
         rules = self._collectors.get(key)
         if rules is None:
-            rules = tuple(
-                rule
-                for rule in self.aggregates
-                if (is_object or rule.any_document) and (rule.kinds is None or kind in rule.kinds)
-            )
-            self._collectors[key] = rules
+            rules = self._collectors[key] = self._select(kind, is_object, aggregate=True)
         return rules
+
+    def loaded_aggregates(self) -> list[Rule]:
+        """Aggregate rules that were imported (only they can have records), by id."""
+        return [rule for rule_id, rule in sorted(self._rules.items()) if rule.scope in ("scope", "repository")]
 
 
 class Engine:
@@ -149,7 +166,7 @@ class Engine:
             self.violations.append((rule, _crash(rule, err, doc)))
 
     def finish(self) -> None:
-        for rule in self.ruleset.aggregates:
+        for rule in self.ruleset.loaded_aggregates():
             for scope, records in sorted(self.records.get(rule.id, {}).items()):
                 try:
                     for violation in rule.finish(records, self.context):  # type: ignore[misc]
@@ -165,7 +182,7 @@ class Engine:
         self.records.clear()
 
     def add_problem(self, rule_id: str, message: str, ref: DocRef, line: int, column: int) -> None:
-        rule = self.ruleset.rules.get(rule_id)
+        rule = self.ruleset.get(rule_id)
         if rule is not None:
             self.violations.append((rule, Violation(message, ref=ref, line=line, column=column)))
 
@@ -289,7 +306,7 @@ def render_into(engine: Engine, discovery: Discovery) -> "RenderResult | _Nothin
     for docs in rendered.overlays.values():
         engine.check_documents(docs)
     for problem in rendered.problems:
-        rule = engine.ruleset.rules.get(problem.rule_id)
+        rule = engine.ruleset.get(problem.rule_id)
         if problem.doc is not None and rule is not None:
             # on a rendered object: located through its path, merged across overlays
             engine.violations.append((rule, Violation(problem.message, path=problem.path, doc=problem.doc)))
@@ -339,7 +356,7 @@ def validate(
         documents=engine.documents,
         overlays=rendered.count,
         suppressed=suppressed,
-        rules=[rule.info() for rule in ruleset.rules.values()],
+        rule_ids=ruleset.ids,
         notifications=list(discovery.skipped) + rendered.notifications + engine.notes,
         root=str(config.root),
     )
@@ -353,4 +370,4 @@ def validate(
 
 
 def _rule_options(config: Config, ruleset: RuleSet) -> dict[str, Any]:
-    return {rule_id: config.rule_options(rule_id) for rule_id in ruleset.rules if config.rule_options(rule_id)}
+    return {rule_id: config.rule_options(rule_id) for rule_id in ruleset.entries if config.rule_options(rule_id)}

@@ -1,16 +1,20 @@
 """The types every stage shares: severities, documents, what rules yield, findings and the report.
 
-Kept free of heavy imports: `gitops-kit validate one-file.yaml` imports this on its hot path.
+On the hot path of `gitops-kit validate one-file.yaml`, whose start-up time is a benchmark bar:
+plain classes with `__slots__` instead of dataclasses (importing `dataclasses` pulls in `inspect`),
+no `typing` or `hashlib` at import time.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 DOCS_RULES = "docs/rules.md"
+object_setattr = object.__setattr__
 
 
 class Severity(enum.IntEnum):
@@ -32,41 +36,121 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
 
 
-@dataclass(frozen=True, slots=True)
-class DocRef:
+class _Record:
+    """Value semantics (repr, ==, hash for frozen records) from `__slots__`, without dataclasses."""
+
+    __slots__ = ()
+    _frozen = False
+    #: the public fields, in constructor order (private slots are caches)
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        if not self._frozen:
+            raise TypeError(f"unhashable type: {type(self).__name__!r}")
+        return hash(self._values())
+
+    def __copy__(self):  # frozen records are immutable values
+        return self if self._frozen else self._clone()
+
+    def _clone(self):
+        return type(self)(*self._values())
+
+    def __reduce__(self):  # pickling (process pool): rebuild through the constructor
+        return (type(self), self._values())
+
+    def replace(self, **changes: Any):
+        """A copy with some fields changed (what `dataclasses.replace` did)."""
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        values = {name: getattr(self, name) for name in self._fields}
+        values.update(changes)
+        return type(self)(**values)
+
+
+class _Frozen(_Record):
+    """A record that cannot change after construction (hashable)."""
+
+    __slots__ = ()
+    _frozen = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot assign {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
+
+
+class DocRef(_Frozen):
     """Where a document came from: enough to locate a finding later without keeping the text.
 
     `path` is absolute (to re-read the file for positions); `file` is what reports show
     (POSIX, relative to the repository root). `index` counts the `---` chunks of the file from 0,
-    `line` is the 1-based line where that chunk starts.
+    `line` is the 1-based line where that chunk starts (first content line, after `---` and leading
+    comments). `ignored`: rule ids suppressed for the whole object (`ignore-check.gitops-kit.io/<id>`
+    annotations or a `# gitops-kit: ignore <id>` comment at the top of the document; `*` = every rule).
     """
 
-    path: str
-    file: str
-    index: int = 0
-    line: int = 1  # first content line of the document (after `---` and leading comments)
-    #: rule ids suppressed for the whole object: `ignore-check.gitops-kit.io/<id>` annotations or a
-    #: `# gitops-kit: ignore <id>` comment at the top of the document (`*` = every rule)
-    ignored: frozenset[str] = frozenset()
+    __slots__ = _fields = ("path", "file", "index", "line", "ignored")
+
+    def __init__(self, path: str, file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()) -> None:
+        setter = object_setattr
+        setter(self, "path", path)
+        setter(self, "file", file)
+        setter(self, "index", index)
+        setter(self, "line", line)
+        setter(self, "ignored", ignored)
 
 
-@dataclass(slots=True)
-class Document:
-    """One parsed YAML document: the data, where it came from and what it opted out of."""
+class Document(_Record):
+    """One parsed YAML document: the data, where it came from and what it opted out of.
 
-    data: Any
-    ref: DocRef
-    #: the kustomization root (relative path) this object was rendered from, if any
-    overlay: str | None = None
-    #: True when the document sits in a manifest file (one that holds Kubernetes objects); False for
-    #: values files, `.sops.yaml`, kustomization files and other YAML that is not applied as objects
-    manifest: bool = True
-    #: for a rendered object: `object_id` of the source document as written (before kustomize's name
-    #: and namespace transformers), so one base line gives one finding across overlays
-    source_object: str = ""
-    #: for a rendered object: the strategic-merge patches applied to it, as (where, patch data); a
-    #: finding whose path the patch sets points at the patch (render/mapping.py decides)
-    patches: tuple[tuple[DocRef, Any], ...] = ()
+    * `overlay`: the kustomization root (relative path) this object was rendered from, if any;
+    * `manifest`: True when the document sits in a manifest file (one that holds Kubernetes objects);
+      False for values files, `.sops.yaml`, kustomization files and other YAML not applied as objects;
+    * `source_object`: for a rendered object, `object_id` of the source document as written (before
+      kustomize's name and namespace transformers), so one base line gives one finding across overlays;
+    * `patches`: for a rendered object, the strategic-merge patches applied to it, as (where, patch
+      data); a finding whose path a patch sets points at the patch (render/mapping.py decides).
+    """
+
+    _fields = ("data", "ref", "overlay", "manifest", "source_object", "patches")
+    __slots__ = _fields + ("_kind",)
+
+    def __init__(
+        self,
+        data: Any,
+        ref: DocRef,
+        overlay: str | None = None,
+        manifest: bool = True,
+        source_object: str = "",
+        patches: tuple[tuple[DocRef, Any], ...] = (),
+    ) -> None:
+        setter = object_setattr  # one Document per YAML document: skip the cache-invalidating __setattr__
+        setter(self, "data", data)
+        setter(self, "ref", ref)
+        setter(self, "overlay", overlay)
+        setter(self, "manifest", manifest)
+        setter(self, "source_object", source_object)
+        setter(self, "patches", patches)
+        setter(self, "_kind", None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name == "data":
+            object.__setattr__(self, "_kind", None)
 
     @property
     def is_object(self) -> bool:
@@ -75,9 +159,13 @@ class Document:
 
     @property
     def kind(self) -> str:
-        data = self.data
-        kind = data.get("kind") if isinstance(data, dict) else None
-        return kind if isinstance(kind, str) else ""
+        kind = self._kind
+        if kind is None:  # read on every dispatch and by most rules: computed once
+            data = self.data
+            value = data.get("kind") if isinstance(data, dict) else None
+            kind = value if isinstance(value, str) else ""
+            object.__setattr__(self, "_kind", kind)
+        return kind
 
     @property
     def api_version(self) -> str:
@@ -131,45 +219,77 @@ class Document:
 PathPart = str | int
 
 
-@dataclass(slots=True)
-class Violation:
+class Violation(_Record):
     """What a rule yields: a message about one document, optionally at a path inside it.
 
     The engine turns it into a `Finding` by adding the rule's id, severity, fix hint and docs
     anchor and by resolving `path` to a line and column (lazily, only for reported violations).
+    `line`/`column` are set when the rule knows the exact position (parse errors); `ref`/`object`
+    serve aggregate rules whose record does not keep the Document; `line_offset` counts lines
+    below the position located from `path`, so a problem inside a block scalar (`key: |` → its
+    first content line is offset 1) is reported at its own line.
     """
 
-    message: str
-    path: tuple[PathPart, ...] = ()
-    doc: Document | None = None
-    fix: str | None = None
-    severity: Severity | None = None
-    #: set when the rule knows the exact position (parse errors); otherwise derived from `path`
-    line: int | None = None
-    column: int | None = None
-    #: for aggregate rules whose record does not keep the Document
-    ref: DocRef | None = None
-    object: str | None = None
-    #: lines below the position located from `path`: a problem inside a block scalar (`key: |` →
-    #: its first content line is offset 1) is reported at its own line
-    line_offset: int = 0
+    __slots__ = _fields = ("message", "path", "doc", "fix", "severity", "line", "column", "ref", "object", "line_offset")
+
+    def __init__(
+        self,
+        message: str,
+        path: tuple[PathPart, ...] = (),
+        doc: Document | None = None,
+        fix: str | None = None,
+        severity: Severity | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        ref: DocRef | None = None,
+        object: str | None = None,  # noqa: A002 - the reported object's id
+        line_offset: int = 0,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.doc = doc
+        self.fix = fix
+        self.severity = severity
+        self.line = line
+        self.column = column
+        self.ref = ref
+        self.object = object
+        self.line_offset = line_offset
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One reported problem. Frozen, hashable and ordered by location."""
+class Finding(_Frozen):
+    """One reported problem. Frozen, hashable and ordered by location.
 
-    rule_id: str
-    severity: Severity
-    message: str
-    file: str
-    line: int = 0
-    column: int = 0
-    object: str = ""
-    fix: str = ""
-    docs: str = ""
-    #: overlays (kustomization roots) in which the object was rendered, when it came from a render
-    overlays: tuple[str, ...] = ()
+    `overlays`: the overlays (kustomization roots) in which the object was rendered, when it came
+    from a render.
+    """
+
+    __slots__ = _fields = ("rule_id", "severity", "message", "file", "line", "column", "object", "fix", "docs", "overlays")
+
+    def __init__(
+        self,
+        rule_id: str,
+        severity: Severity,
+        message: str,
+        file: str,
+        line: int = 0,
+        column: int = 0,
+        object: str = "",  # noqa: A002
+        fix: str = "",
+        docs: str = "",
+        overlays: tuple[str, ...] = (),
+    ) -> None:
+        setter = object_setattr
+        setter(self, "rule_id", rule_id)
+        setter(self, "severity", severity)
+        setter(self, "message", message)
+        setter(self, "file", file)
+        setter(self, "line", line)
+        setter(self, "column", column)
+        setter(self, "object", object)
+        setter(self, "fix", fix)
+        setter(self, "docs", docs)
+        setter(self, "overlays", overlays)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule_id, self.object, self.message)
@@ -185,6 +305,8 @@ class Finding:
 
     def fingerprint(self) -> str:
         """A stable id that survives unrelated edits (no line numbers): baseline and GitLab use it."""
+        import hashlib  # only reporters that need it pay for the import
+
         raw = "\x1f".join((self.rule_id, self.file, self.object, self.message))
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -204,33 +326,72 @@ class Finding:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
+
+class RuleInfo(_Frozen):
     """The part of a rule that reports need (SARIF rule metadata, JUnit test names)."""
 
-    id: str
-    severity: Severity
-    summary: str
-    rationale: str
-    fix: str
-    docs: str
+    __slots__ = _fields = ("id", "severity", "summary", "rationale", "fix", "docs")
+
+    def __init__(self, id: str, severity: Severity, summary: str, rationale: str, fix: str, docs: str) -> None:  # noqa: A002
+        object_setattr(self, "id", id)
+        object_setattr(self, "severity", severity)
+        object_setattr(self, "summary", summary)
+        object_setattr(self, "rationale", rationale)
+        object_setattr(self, "fix", fix)
+        object_setattr(self, "docs", docs)
 
 
-@dataclass(slots=True)
-class Report:
-    """The result of one validation run; every output format is a pure function of it."""
+class Report(_Record):
+    """The result of one validation run; every output format is a pure function of it.
 
-    findings: list[Finding] = field(default_factory=list)
-    files: int = 0
-    documents: int = 0
-    overlays: int = 0
-    suppressed: int = 0
-    baselined: int = 0
-    rules: list[RuleInfo] = field(default_factory=list)
-    #: tool-level problems that did not stop the run (a missing optional binary, an aborted stage)
-    notifications: list[str] = field(default_factory=list)
-    duration: float = 0.0
-    root: str = "."
+    `rules` (metadata of the enabled rules, for SARIF and JUnit) is built on first access from
+    `rule_ids`, so a run whose reporter does not need it never imports every rule module.
+    `notifications`: tool-level problems that did not stop the run (a missing optional binary, an
+    aborted stage).
+    """
+
+    _fields = (
+        "findings", "files", "documents", "overlays", "suppressed", "baselined", "rules", "notifications", "duration", "root",
+    )
+    __slots__ = tuple(name for name in _fields if name != "rules") + ("_rules", "rule_ids")
+
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        files: int = 0,
+        documents: int = 0,
+        overlays: int = 0,
+        suppressed: int = 0,
+        baselined: int = 0,
+        rules: list[RuleInfo] | None = None,
+        notifications: list[str] | None = None,
+        duration: float = 0.0,
+        root: str = ".",
+        rule_ids: Iterable[str] = (),
+    ) -> None:
+        self.findings = findings if findings is not None else []
+        self.files = files
+        self.documents = documents
+        self.overlays = overlays
+        self.suppressed = suppressed
+        self.baselined = baselined
+        self._rules = rules
+        self.rule_ids = tuple(rule_ids)
+        self.notifications = notifications if notifications is not None else []
+        self.duration = duration
+        self.root = root
+
+    @property
+    def rules(self) -> list[RuleInfo]:
+        if self._rules is None:
+            from .rulebase import load_rule
+
+            self._rules = [load_rule(rule_id).info() for rule_id in self.rule_ids]
+        return self._rules
+
+    @rules.setter
+    def rules(self, value: list[RuleInfo]) -> None:
+        self._rules = value
 
     def counts(self) -> dict[str, int]:
         counts = {s.label: 0 for s in sorted(Severity, reverse=True)}

@@ -10,78 +10,144 @@ A rule module defines one module-level `RULE = Rule(...)`. Three kinds share the
 Aggregate rules never receive the documents list: `collect` keeps a small record per document
 (or None to skip it) and `finish` turns the records into violations, so memory stays flat on large
 repositories. Rules are pure: no I/O, no configuration of severity or suppression.
+
+The registry is the set of modules in `gitops_kit/rules/`: nothing to edit when a rule is added.
+So that a run imports only the rules its documents need (start-up time is a benchmark bar),
+`rules/_index.py` records each module's dispatch metadata (id, scope, kinds); it is generated
+(`python -m gitops_kit.rulebase --write-index`) and a test fails when it is stale. A module the
+index does not know yet is imported and used all the same.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import os
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable, Iterable, Literal, Mapping
 
 from .model import DOCS_RULES, Document, RuleInfo, Severity, Violation
 
-Scope = Literal["document", "scope", "repository", "load"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Literal, Mapping
+
+    Scope = Literal["document", "scope", "repository", "load"]
+    CheckFn = Callable[[Document, "Context"], Iterable[Violation]]
+    CollectFn = Callable[[Document, "Context"], Any]
+    FinishFn = Callable[[list[Any], "Context"], Iterable[Violation]]
+
 _RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_SCOPES = ("document", "scope", "repository", "load")
+_EMPTY: dict = {}
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
-    """What a check may know besides the documents: target versions, repository root, options."""
+    """What a check may know besides the documents: target versions, repository root, options.
 
-    root: str = "."
-    targets: Mapping[str, str] = field(default_factory=dict)
-    #: rule id → options from `.gitops-kit.yaml` (`rules: {<id>: {<option>: value}}`)
-    options: Mapping[str, Any] = field(default_factory=dict)
-    #: shared, lazily built services (schema engine, parsed `.sops.yaml`, fleet config…), keyed by name.
-    #: The engine fills it at the edge; rules only read from it.
-    services: Mapping[str, Any] = field(default_factory=dict)
+    * `options`: rule id → options from `.gitops-kit.yaml` (`rules: {<id>: {<option>: value}}`);
+    * `services`: shared, lazily built services (schema engine, fleet config…), keyed by name.
+      The engine fills it at the edge; rules only read from it.
+    """
+
+    __slots__ = ("root", "targets", "options", "services")
+
+    def __init__(
+        self,
+        root: str = ".",
+        targets: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        services: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.targets = targets if targets is not None else {}
+        self.options = options if options is not None else {}
+        self.services = services if services is not None else {}
 
     def target(self, component: str, default: str | None = None) -> str | None:
         return self.targets.get(component, default)
 
     def rule_options(self, rule_id: str) -> Mapping[str, Any]:
         value = self.options.get(rule_id)
-        return value if isinstance(value, Mapping) else {}
+        return value if isinstance(value, dict) else _EMPTY
 
 
-CheckFn = Callable[[Document, Context], Iterable[Violation]]
-CollectFn = Callable[[Document, Context], Any]
-FinishFn = Callable[[list[Any], Context], Iterable[Violation]]
+class RuleEntry:
+    """What the engine needs to dispatch a rule without importing its module."""
+
+    __slots__ = ("id", "module", "scope", "kinds", "any_document", "default_enabled")
+
+    def __init__(
+        self, id: str, module: str, scope: str, kinds: frozenset[str] | None, any_document: bool, default_enabled: bool  # noqa: A002
+    ) -> None:
+        self.id = id
+        self.module = module
+        self.scope = scope
+        self.kinds = kinds
+        self.any_document = any_document
+        self.default_enabled = default_enabled
+
+    def as_tuple(self) -> tuple:
+        kinds = tuple(sorted(self.kinds)) if self.kinds is not None else None
+        return (self.module, self.scope, kinds, self.any_document, self.default_enabled)
 
 
-@dataclass(frozen=True)
 class Rule:
-    id: str
-    severity: Severity
-    summary: str
-    rationale: str
-    fix: str
-    example: str
-    #: kinds the rule looks at; None = every document that is a Kubernetes object
-    kinds: frozenset[str] | None = None
-    scope: Scope = "document"
-    check: CheckFn | None = None
-    collect: CollectFn | None = None
-    finish: FinishFn | None = None
-    #: an example that passes, shown after the failing one in the docs
-    good_example: str = ""
-    #: also see documents that are not Kubernetes objects (values files, `.sops.yaml`, configs,
-    #: non-manifest files); such rules check `doc.manifest` / `doc.is_object` themselves
-    any_document: bool = False
-    #: on by default; opt-in rules are enabled in `.gitops-kit.yaml`
-    default_enabled: bool = True
-    references: tuple[str, ...] = ()
+    """One rule: its documentation (what, why, how to fix, examples) and its check functions.
 
-    def __post_init__(self) -> None:
-        if not _RULE_ID.match(self.id):
-            raise ValueError(f"rule id {self.id!r} is not kebab-case")
-        if self.scope == "document" and self.check is None:
-            raise ValueError(f"document rule {self.id} needs check()")
-        if self.scope in ("scope", "repository") and (self.collect is None or self.finish is None):
-            raise ValueError(f"aggregate rule {self.id} needs collect() and finish()")
+    * `kinds`: kinds the rule looks at; None = every document that is a Kubernetes object;
+    * `good_example`: an example that passes, shown after the failing one in the docs;
+    * `any_document`: also see documents that are not Kubernetes objects (values files, `.sops.yaml`,
+      configs, non-manifest files); such rules check `doc.manifest` / `doc.is_object` themselves;
+    * `default_enabled`: on by default; opt-in rules are enabled in `.gitops-kit.yaml`.
+    """
+
+    __slots__ = (
+        "id", "severity", "summary", "rationale", "fix", "example", "kinds", "scope", "check", "collect", "finish",
+        "good_example", "any_document", "default_enabled", "references",
+    )
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002
+        severity: Severity,
+        summary: str,
+        rationale: str,
+        fix: str,
+        example: str,
+        kinds: frozenset[str] | None = None,
+        scope: Scope = "document",
+        check: CheckFn | None = None,
+        collect: CollectFn | None = None,
+        finish: FinishFn | None = None,
+        good_example: str = "",
+        any_document: bool = False,
+        default_enabled: bool = True,
+        references: tuple[str, ...] = (),
+    ) -> None:
+        if not _RULE_ID.match(id):
+            raise ValueError(f"rule id {id!r} is not kebab-case")
+        if scope not in _SCOPES:
+            raise ValueError(f"rule {id}: unknown scope {scope!r}")
+        if scope == "document" and check is None:
+            raise ValueError(f"document rule {id} needs check()")
+        if scope in ("scope", "repository") and (collect is None or finish is None):
+            raise ValueError(f"aggregate rule {id} needs collect() and finish()")
+        self.id = id
+        self.severity = severity
+        self.summary = summary
+        self.rationale = rationale
+        self.fix = fix
+        self.example = example
+        self.kinds = frozenset(kinds) if kinds is not None else None
+        self.scope = scope
+        self.check = check
+        self.collect = collect
+        self.finish = finish
+        self.good_example = good_example
+        self.any_document = any_document
+        self.default_enabled = default_enabled
+        self.references = tuple(references)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.id!r}, {self.severity.label}, scope={self.scope})"
 
     @property
     def docs_anchor(self) -> str:
@@ -90,33 +156,138 @@ class Rule:
     def info(self) -> RuleInfo:
         return RuleInfo(self.id, self.severity, self.summary, self.rationale, self.fix, self.docs_anchor)
 
+    def entry(self, module: str) -> RuleEntry:
+        return RuleEntry(self.id, module, self.scope, self.kinds, self.any_document, self.default_enabled)
 
-@lru_cache(maxsize=1)
+
+# -- the registry ------------------------------------------------------------------------------
+_PACKAGE = "gitops_kit.rules"
+_entries: dict[str, RuleEntry] | None = None
+_loaded: dict[str, Rule] = {}
+
+
+def _rules_dir() -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
+
+
+def _module_names() -> list[str]:
+    names = set()
+    for filename in os.listdir(_rules_dir()):
+        stem, dot, ext = filename.partition(".")
+        if not stem.startswith("_") and (ext == "py" or (dot and ext.endswith(("so", "pyc")) and "." not in stem)):
+            names.add(stem)
+    return sorted(names)
+
+
+def _import(module_name: str) -> Rule:
+    import importlib
+
+    module = importlib.import_module(f"{_PACKAGE}.{module_name}")
+    rule = getattr(module, "RULE", None)
+    if not isinstance(rule, Rule):
+        raise TypeError(f"{_PACKAGE}.{module_name} defines no RULE = Rule(...)")
+    if module_name != rule.id.replace("-", "_"):
+        raise ValueError(f"module {module_name} must be named after its rule id {rule.id}")
+    return rule
+
+
+def rule_entries() -> dict[str, RuleEntry]:
+    """Every rule's dispatch metadata, by id, sorted; imports only modules the index does not know."""
+    global _entries
+    if _entries is None:
+        try:
+            from .rules._index import INDEX
+        except ImportError:  # no index (a partial copy of the package): import every rule
+            INDEX = {}
+
+        by_module = {fields[0]: (rule_id, fields) for rule_id, fields in INDEX.items()}
+        found: dict[str, RuleEntry] = {}
+        for module_name in _module_names():
+            known = by_module.get(module_name)
+            if known is not None:
+                rule_id, (_module, scope, kinds, any_document, default_enabled) = known
+                entry = RuleEntry(rule_id, module_name, scope, frozenset(kinds) if kinds is not None else None, any_document, default_enabled)
+            else:  # a rule added since the index was generated: import it now
+                rule = _import(module_name)
+                _loaded[rule.id] = rule
+                entry = rule.entry(module_name)
+            if entry.id in found:
+                raise ValueError(f"duplicate rule id {entry.id}")
+            found[entry.id] = entry
+        _entries = dict(sorted(found.items()))
+    return _entries
+
+
+def rule_ids() -> tuple[str, ...]:
+    return tuple(rule_entries())
+
+
+def load_rule(rule_id: str) -> Rule:
+    """The rule with this id, importing its module on first use."""
+    rule = _loaded.get(rule_id)
+    if rule is None:
+        entries = rule_entries()
+        if rule_id not in entries:
+            raise KeyError(_unknown(rule_id, entries))
+        rule = _import(entries[rule_id].module)
+        if rule.id != rule_id:
+            raise ValueError(f"rules/_index.py is stale: {entries[rule_id].module} defines {rule.id}, not {rule_id}")
+        _loaded[rule_id] = rule
+    return rule
+
+
 def all_rules() -> dict[str, Rule]:
-    """Every rule, found by importing each module of `gitops_kit.rules` (no list to edit)."""
-    from . import rules as package
-
-    found: dict[str, Rule] = {}
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
-        rule = getattr(module, "RULE", None)
-        if not isinstance(rule, Rule):
-            raise TypeError(f"gitops_kit.rules.{module_info.name} defines no RULE = Rule(...)")
-        if rule.id in found:
-            raise ValueError(f"duplicate rule id {rule.id}")
-        if module_info.name != rule.id.replace("-", "_"):
-            raise ValueError(f"module {module_info.name} must be named after its rule id {rule.id}")
-        found[rule.id] = rule
-    return dict(sorted(found.items()))
+    """Every rule, imported (for `gitops-kit rules`, docs and reports that describe every rule)."""
+    return {rule_id: load_rule(rule_id) for rule_id in rule_entries()}
 
 
 def get_rule(rule_id: str) -> Rule:
-    rules = all_rules()
-    try:
-        return rules[rule_id]
-    except KeyError:
-        close = [r for r in rules if r.split("-")[0] == rule_id.split("-")[0]]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise KeyError(f"unknown rule {rule_id!r}{hint}; `gitops-kit rules` lists them") from None
+    return load_rule(rule_id)
+
+
+def _unknown(rule_id: str, known: Iterable[str]) -> str:
+    close = [r for r in known if r.split("-")[0] == rule_id.split("-")[0]]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"unknown rule {rule_id!r}{hint}; `gitops-kit rules` lists them"
+
+
+def index_source() -> str:
+    """The text of `rules/_index.py` for the rules as they are now (imports every rule)."""
+    lines = [
+        '"""Dispatch metadata of every rule, so a run imports only the rule modules its documents need.',
+        "",
+        "Generated by `python -m gitops_kit.rulebase --write-index`; do not edit. tests/unit/test_rule_index.py",
+        "fails when it is stale. Fields: module, scope, kinds (None = every object), any_document, default_enabled.",
+        '"""',
+        "",
+        "INDEX = {",
+    ]
+    for module_name in _module_names():
+        rule = _import(module_name)
+        lines.append(f"    {rule.id!r}: {rule.entry(module_name).as_tuple()!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _main(argv: list[str]) -> int:
+    target = os.path.join(_rules_dir(), "_index.py")
+    if argv == ["--write-index"]:
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(index_source())
+        print(f"wrote {target}")
+        return 0
+    if argv == ["--check-index"]:
+        with open(target, encoding="utf-8") as handle:
+            current = handle.read() == index_source()
+        print("rules/_index.py is current" if current else "rules/_index.py is stale: run python -m gitops_kit.rulebase --write-index")
+        return 0 if current else 1
+    print("usage: python -m gitops_kit.rulebase --write-index | --check-index")
+    return 2
+
+
+if __name__ == "__main__":
+    import sys
+
+    from gitops_kit import rulebase  # the package's module, not this `__main__` copy with its own Rule class
+
+    sys.exit(rulebase._main(sys.argv[1:]))

@@ -27,11 +27,7 @@ def test_crashing_rules_become_findings(tmp_path):
     document_rule = _rule(id="crash-check", check=_boom)
     aggregate_rule = _rule(id="crash-collect", scope="repository", collect=_collect_boom, finish=lambda records, ctx: [])
     config = Config(root=tmp_path)
-    ruleset = RuleSet(
-        rules={"crash-check": document_rule, "crash-collect": aggregate_rule},
-        any_kind=(document_rule,),
-        aggregates=(aggregate_rule,),
-    )
+    ruleset = RuleSet({"crash-check": document_rule, "crash-collect": aggregate_rule})
     engine = Engine(config, ruleset, Context(root=str(tmp_path)))
     doc = Document({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, DocRef(str(path), "cm.yaml"))
     engine.check_documents([doc])
@@ -54,11 +50,7 @@ def test_crashing_finish_becomes_a_note_and_keeps_other_findings(tmp_path):
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
     aggregate_rule = _rule(id="crash-finish", scope="repository", collect=lambda doc, ctx: 1, finish=_finish_boom)
     document_rule = _rule(id="crash-check", check=_boom)
-    ruleset = RuleSet(
-        rules={"crash-finish": aggregate_rule, "crash-check": document_rule},
-        any_kind=(document_rule,),
-        aggregates=(aggregate_rule,),
-    )
+    ruleset = RuleSet({"crash-finish": aggregate_rule, "crash-check": document_rule})
     engine = Engine(Config(root=tmp_path), ruleset, Context(root=str(tmp_path)))
     doc = Document({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, DocRef(str(path), "cm.yaml"))
     engine.check_documents([doc])
@@ -76,7 +68,7 @@ def test_user_errors_from_rules_are_not_swallowed(tmp_path):
         yield  # pragma: no cover
 
     rule = _rule(id="needs-tool", check=_tool_missing)
-    ruleset = RuleSet(rules={"needs-tool": rule}, any_kind=(rule,))
+    ruleset = RuleSet({"needs-tool": rule})
     engine = Engine(Config(root=tmp_path), ruleset, Context(root=str(tmp_path)))
     doc = Document({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}, DocRef(str(tmp_path / "x.yaml"), "x.yaml"))
     import pytest
