@@ -25,6 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-f", "--format", choices=_formats(),
         help="output format (default: github when GITHUB_ACTIONS=true, else text)",
     )
+    parser.add_argument(
+        "--changed-since", metavar="REF",
+        help="pull-request mode: validate only the overlays and files affected by changes since git revision REF "
+        "(committed, staged, unstaged and untracked; docs/pr-mode.md)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     parser.add_argument(
         "--fail-on", choices=["error", "warning", "info"], help="lowest severity that exits 1 (default: error)"
@@ -113,12 +118,26 @@ def run(args: argparse.Namespace) -> int:
         overrides["sections"] = {**config.sections, "schemas": schema_section}
     config = config.with_overrides(**overrides)
 
+    scope_note = ""
+    if args.changed_since:
+        if args.write_baseline:
+            raise ConfigError("--write-baseline records the whole repository: do not combine it with --changed-since")
+        paths, scope_note = _changed_paths(args.changed_since, root, config, paths if args.paths else [])
     if args.write_baseline:
         report = validate(paths, config, rules=args.rule, baseline="")
         count = write_baseline(report, Path(args.write_baseline))
         print(f"gitops-kit: wrote {count} finding(s) to baseline {args.write_baseline}", file=sys.stderr)
         return 0
-    report = validate(paths, config, rules=args.rule, baseline=args.baseline)
+    if paths:
+        report = validate(paths, config, rules=args.rule, baseline=args.baseline)
+    else:  # nothing the change touches is validated: an empty, clean report
+        from ..model import Report
+
+        report = Report(root=str(config.root), rule_ids=list(args.rule or ()))
+    if scope_note:
+        report.notifications.insert(0, scope_note)
+        if args.format != "text" and not args.quiet:
+            print(f"gitops-kit: {scope_note}", file=sys.stderr)
     if args.quiet:
         report.notifications = []
     fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
@@ -133,3 +152,15 @@ def run(args: argparse.Namespace) -> int:
         text = "".join(line + "\n" for line in text.splitlines()[:-1])  # drop the summary line
     emit(text, args.output)
     return 1 if report.failed(fail_on) else 0
+
+
+def _changed_paths(ref: str, root: Path, config, scopes: list[Path]) -> tuple[list[Path], str]:
+    """Pull-request mode: the overlay directories and files the changes since `ref` affect."""
+    from ..changes import build_index, git_changes, restrict, select
+    from ..config import relative_posix
+
+    changes = git_changes(root, ref)
+    if scopes:
+        changes = restrict(changes, [relative_posix(p.resolve(), root.resolve()) for p in scopes])
+    selection = select(changes, build_index(root, config))
+    return [root / p if p != "." else root for p in selection.paths()], selection.summary(ref)

@@ -1,0 +1,323 @@
+"""Pull-request mode: which overlays and files a change since a git revision affects.
+
+`select(changes, index)` is pure: it maps changed paths through a `RepoIndex` (the kustomization
+graph plus the Flux Kustomizations that point at overlays) to the top-level overlays and plain
+files to validate. The I/O lives at the edges: `build_index` reads the work tree (or an exported
+revision), `git_changes` asks git (gitpython, imported only here) what changed.
+
+Why each rule: an overlay renders everything its kustomization closure reads, so a change to any
+of those files (or a file appearing in one of its directories) changes the render; a Flux
+Kustomization decides which overlay is deployed and with which `postBuild` variables, so a change
+to it or to a ConfigMap/Secret it substitutes from re-validates that overlay; `.sops.yaml` decides
+whether every encrypted file below it is still correctly encrypted; `.gitops-kit.yaml` changes
+targets, rules and the fleet for everything, so it means a full run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .errors import UserError
+
+CONFIG_FILES = frozenset({".gitops-kit.yaml", ".gitops-kit.yml"})
+SOPS_CONFIG_FILES = frozenset({".sops.yaml", ".sops.yml"})
+_YAML = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a file says that matters for the mapping (read from the work tree or, if deleted, from REF)."""
+
+    #: spec.path (normalised) of each Flux Kustomization in the file
+    flux_paths: tuple[str, ...] = ()
+    #: (kind, name) of each ConfigMap/Secret in the file: possible postBuild.substituteFrom sources
+    sources: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # relative to the repository root, POSIX; the new path of a rename
+    status: str = "M"  # A added, M modified, D deleted, R renamed, T type change, U untracked
+    old_path: str | None = None  # the path at REF for a rename
+    old_facts: Facts = Facts()  # facts of the REF version (deleted or renamed files)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, self.old_path) if self.old_path and self.old_path != self.path else (self.path,)
+
+
+@dataclass(frozen=True)
+class FluxRef:
+    file: str
+    path: str  # the overlay root its spec.path names
+    substitute_from: tuple[tuple[str, str], ...] = ()  # (kind, name)
+
+
+@dataclass
+class RepoIndex:
+    """The resource graph as the mapping needs it; built by `build_index`, or by hand in tests."""
+
+    #: top-level overlay root → every file its render reads (kustomization files and inputs)
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: top-level overlay root → the kustomization directories of its closure
+    dirs: dict[str, frozenset[str]] = field(default_factory=dict)
+    flux: list[FluxRef] = field(default_factory=list)
+    #: (kind, name) → files defining such a ConfigMap/Secret (only for names some Flux Kustomization uses)
+    sources: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    #: files holding a SOPS `sops:` block
+    encrypted: frozenset[str] = frozenset()
+    #: facts of the work-tree version of files (Flux Kustomizations and substitution sources)
+    facts: dict[str, Facts] = field(default_factory=dict)
+    #: files that exist and are YAML (validated when changed)
+    yaml_files: frozenset[str] = frozenset()
+
+    @property
+    def total(self) -> int:
+        return len(self.reads)
+
+
+@dataclass
+class Selection:
+    overlays: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    total: int = 0
+    full: bool = False
+    reason: str = ""
+    changed: int = 0
+
+    def paths(self) -> list[str]:
+        """What to hand to `validate`: overlay directories first, then plain files."""
+        return ["."] if self.full else [*self.overlays, *self.files]
+
+    def summary(self, ref: str) -> str:
+        files = f"{self.changed} changed file{'s' if self.changed != 1 else ''} since {ref}"
+        if self.full:
+            return f"{files}: {self.reason}; all {self.total} overlays affected, whole repository validated"
+        return f"{files}: {len(self.overlays)} of {self.total} overlays affected, {len(self.files)} other file(s) validated"
+
+
+def _dir(path: str) -> str:
+    return posixpath.dirname(path) or "."
+
+
+def _under(path: str, directory: str) -> bool:
+    return directory == "." or path == directory or path.startswith(directory + "/")
+
+
+def select(changes: Iterable[Change], index: RepoIndex) -> Selection:
+    """Changed paths → affected top-level overlays and the plain files to validate (pure)."""
+    changes = list(changes)
+    selection = Selection(total=index.total, changed=len(changes))
+    for change in changes:
+        for path in change.paths:
+            if path in CONFIG_FILES:
+                selection.full, selection.reason = True, f"{path} changed"
+                selection.overlays = sorted(index.reads)
+                return selection
+    overlays: set[str] = set()
+    files: set[str] = set()
+    flux_paths: set[str] = set()
+    changed_paths: set[str] = set()
+    gone_sources: set[tuple[str, str]] = set()
+    for change in changes:
+        for path in change.paths:
+            if path in index.yaml_files:
+                files.add(path)  # load problems (syntax, duplicate keys) of the file itself
+            name = path.rpartition("/")[2]
+            if name in SOPS_CONFIG_FILES:
+                scope = _dir(path)
+                files.update(f for f in index.encrypted if _under(f, scope))
+            parent = _dir(path)
+            for root, reads in index.reads.items():
+                if path in reads or parent in index.dirs[root]:
+                    overlays.add(root)
+            changed_paths.add(path)
+            flux_paths.update(index.facts.get(path, Facts()).flux_paths)
+        # a deleted or renamed Flux Kustomization / ConfigMap still affects what it used to name
+        flux_paths.update(change.old_facts.flux_paths)
+        gone_sources.update(change.old_facts.sources)
+    overlays.update(p for p in flux_paths if p in index.reads)
+    for ref in index.flux:
+        for source in ref.substitute_from:
+            used = _nearest(index.sources.get(source, ()), ref.file)
+            if (changed_paths.intersection(used) or source in gone_sources) and ref.path in index.reads:
+                overlays.add(ref.path)
+    # an overlay deployed by a Flux Kustomization renders with its postBuild variables: validate the
+    # Kustomization and its substitution sources along, or every ${VAR} would look unset
+    for ref in index.flux:
+        if ref.path in overlays:
+            files.add(ref.file)
+            for source in ref.substitute_from:
+                files.update(_nearest(index.sources.get(source, ()), ref.file))
+    selection.overlays = sorted(overlays)
+    selection.files = sorted(f for f in files if not any(_under(f, root) for root in overlays))
+    return selection
+
+
+def _nearest(candidates: Iterable[str], file: str) -> list[str]:
+    """The sources beside the Flux Kustomization (each cluster has its own `cluster-vars`), else all."""
+    candidates = list(candidates)
+    beside = [c for c in candidates if _dir(c) == _dir(file)]
+    return beside or candidates
+
+
+# -- edges: reading the tree and asking git ------------------------------------------------------
+
+
+def file_facts(text: str) -> tuple[Facts, bool]:
+    """Facts of one YAML file's text, and whether it holds a SOPS block."""
+    from .loader import parse_chunk, split_documents
+    from .model import DocRef, Document
+
+    flux_paths: list[str] = []
+    sources: list[tuple[str, str]] = []
+    encrypted = False
+    for index, chunk in enumerate(split_documents(text)):
+        data, _problems = parse_chunk(chunk)
+        if not isinstance(data, dict):
+            continue
+        encrypted = encrypted or isinstance(data.get("sops"), dict)
+        doc = Document(data, DocRef("", "", index, 1))
+        if doc.kind == "Kustomization" and str(doc.api_version).startswith("kustomize.toolkit.fluxcd.io/"):
+            from .flux_vars import flux_kustomization
+
+            flux = flux_kustomization(doc)
+            if flux is not None:
+                flux_paths.append(flux.path)
+        elif doc.kind in ("ConfigMap", "Secret") and doc.name:
+            sources.append((doc.kind, doc.name))
+    return Facts(tuple(flux_paths), tuple(sources)), encrypted
+
+
+def _flux_refs(file: str, text: str) -> list[FluxRef]:
+    from .loader import parse_chunk, split_documents
+    from .model import DocRef, Document
+    from .flux_vars import flux_kustomization
+
+    refs = []
+    for index, chunk in enumerate(split_documents(text)):
+        data, _problems = parse_chunk(chunk)
+        if not isinstance(data, dict):
+            continue
+        flux = flux_kustomization(Document(data, DocRef("", file, index, 1)))
+        if flux is not None:
+            sources = tuple((str(s.get("kind", "")), str(s.get("name", ""))) for s in flux.substitute_from)
+            refs.append(FluxRef(file, flux.path, sources))
+    return refs
+
+
+def build_index(root: Path, config) -> RepoIndex:
+    """Read the repository at `root`: kustomization graph, Flux Kustomizations, encrypted files."""
+    from .discover import discover
+    from .render.graph import build_graph
+
+    discovery = discover([root], config)
+    texts: dict[str, str] = {}
+    index = RepoIndex(yaml_files=frozenset(s.file for s in discovery.files))
+    encrypted: set[str] = set()
+    candidates: list[tuple[str, str]] = []
+    for source in discovery.files:
+        try:
+            raw = Path(source.path).read_bytes()
+        except OSError:
+            continue
+        if len(raw) > config.limits.max_file_bytes:
+            continue
+        if b"sops:" in raw or b"kustomize.toolkit.fluxcd.io" in raw or b"ConfigMap" in raw or b"Secret" in raw:
+            text = raw.decode("utf-8", "replace")
+            texts[source.file] = text
+            facts, is_encrypted = file_facts(text)
+            if is_encrypted:
+                encrypted.add(source.file)
+            if facts.flux_paths or facts.sources:
+                index.facts[source.file] = facts
+            if facts.flux_paths:
+                index.flux.extend(_flux_refs(source.file, text))
+            if facts.sources:
+                candidates.append((source.file, text))
+    used = {s for ref in index.flux for s in ref.substitute_from}
+    sources: dict[tuple[str, str], list[str]] = {}
+    for file, _text in candidates:
+        for source in index.facts[file].sources:
+            if source in used:
+                sources.setdefault(source, []).append(file)
+    index.sources = {k: tuple(v) for k, v in sources.items()}
+    index.encrypted = frozenset(encrypted)
+    graph = build_graph(root.resolve(), discovery.kustomization_roots, {ref.path for ref in index.flux})
+    for top in graph.top_level:
+        closure = graph.closure(top)
+        index.reads[top] = frozenset({k.file for k in closure} | {f for k in closure for f in k.inputs})
+        index.dirs[top] = frozenset(k.root for k in closure)
+    return index
+
+
+class RevisionError(UserError):
+    """An unknown revision or a path that is not in a git repository (exit 2)."""
+
+
+def open_repo(root: Path, ref: str):
+    """The git repository holding `root` and the commit `ref` names; a clear `RevisionError` otherwise."""
+    import git
+
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise RevisionError(f"--changed-since/--base: {root} is not inside a git repository") from None
+    try:
+        commit = repo.commit(ref)
+    except (git.BadName, git.BadObject, ValueError, git.GitCommandError):
+        raise RevisionError(f"{ref!r}: unknown git revision (fetch it first, e.g. `git fetch origin {ref}`)") from None
+    return repo, commit
+
+
+def git_changes(root: Path, ref: str, limits=None) -> list[Change]:
+    """Everything that differs between `ref` and the work tree under `root`: committed, staged,
+    unstaged and untracked changes, renames paired, deleted files with the facts of their REF version."""
+    repo, commit = open_repo(root, ref)
+    top = Path(repo.working_tree_dir).resolve()
+    base = root.resolve()
+
+    def relative(git_path: str | None) -> str | None:
+        if git_path is None:
+            return None
+        absolute = top / git_path
+        try:
+            return absolute.relative_to(base).as_posix()
+        except ValueError:
+            return None  # outside the validated repository root
+
+    def old_facts(git_path: str) -> Facts:
+        if not git_path.endswith(_YAML):
+            return Facts()
+        try:
+            text = (commit.tree / git_path).data_stream.read().decode("utf-8", "replace")
+        except (KeyError, OSError):
+            return Facts()
+        return file_facts(text)[0]
+
+    changes: list[Change] = []
+    for diff in commit.diff(None, M=True):
+        status = (diff.change_type or "M")[0]
+        new, old = relative(diff.b_path), relative(diff.a_path)
+        if status == "D":
+            if old is not None:
+                changes.append(Change(old, "D", None, old_facts(diff.a_path)))
+        elif status == "R":
+            if new is not None or old is not None:
+                changes.append(Change(new or old, "R", old, old_facts(diff.a_path)))
+        elif new is not None:
+            changes.append(Change(new, status))
+    for path in repo.untracked_files:
+        rel = relative(path)
+        if rel is not None:
+            changes.append(Change(rel, "U"))
+    return sorted(set(changes), key=lambda c: c.path)
+
+
+def restrict(changes: Iterable[Change], scopes: Mapping[str, None] | Iterable[str]) -> list[Change]:
+    """Only the changes under the given relative paths ("." keeps everything)."""
+    scopes = list(scopes)
+    return [c for c in changes if any(_under(p, s) for p in c.paths for s in scopes)]
