@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
 
 from .errors import UserError
 from .loader import Limits
-from .model import Severity
+from .model import Severity, _Frozen
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 CONFIG_NAME = ".gitops-kit.yaml"
 CONFIG_NAMES = (CONFIG_NAME, ".gitops-kit.yml")
@@ -35,35 +37,62 @@ _TOP_LEVEL = {
 }
 
 
+_NO_OPTIONS: dict = {}
+
+
 class ConfigError(UserError):
     """A configuration problem the user must fix; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class RuleSettings:
-    enabled: bool | None = None
-    severity: Severity | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+class RuleSettings(_Frozen):
+    __slots__ = _fields = ("enabled", "severity", "options")
+
+    def __init__(self, enabled: bool | None = None, severity: Severity | None = None, options: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "enabled", enabled)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "options", options if options is not None else {})
+
+    def __hash__(self) -> int:  # options is a mapping
+        return hash((self.enabled, self.severity))
 
 
-@dataclass(frozen=True)
-class Config:
-    root: Path = field(default_factory=Path.cwd)
-    source: Path | None = None
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
-    rules: Mapping[str, RuleSettings] = field(default_factory=dict)
-    targets: Mapping[str, str] = field(default_factory=dict)
-    fail_on: Severity = Severity.ERROR
-    baseline: str | None = None
-    limits: Limits = Limits()
-    sections: Mapping[str, Any] = field(default_factory=dict)
+class Config(_Frozen):
+    """The validated settings of one repository (`root`), read from `source` when there is one."""
+
+    __slots__ = _fields = ("root", "source", "exclude", "rules", "targets", "fail_on", "baseline", "limits", "sections")
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        source: Path | None = None,
+        exclude: tuple[str, ...] = DEFAULT_EXCLUDES,
+        rules: Mapping[str, RuleSettings] | None = None,
+        targets: Mapping[str, str] | None = None,
+        fail_on: Severity = Severity.ERROR,
+        baseline: str | None = None,
+        limits: Limits | None = None,
+        sections: Mapping[str, Any] | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "root", root if root is not None else Path.cwd())
+        setter(self, "source", source)
+        setter(self, "exclude", exclude)
+        setter(self, "rules", rules if rules is not None else {})
+        setter(self, "targets", targets if targets is not None else {})
+        setter(self, "fail_on", fail_on)
+        setter(self, "baseline", baseline)
+        setter(self, "limits", limits if limits is not None else Limits())
+        setter(self, "sections", sections if sections is not None else {})
+
+    def __hash__(self) -> int:  # mappings inside
+        return hash((self.root, self.source, self.exclude))
 
     def with_overrides(self, **changes: Any) -> "Config":
-        return replace(self, **changes)
+        return self.replace(**changes)
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.sections.get(name)
-        return value if isinstance(value, Mapping) else {}
+        return value if isinstance(value, dict) else {}
 
     def rule_enabled(self, rule_id: str, default: bool) -> bool:
         settings = self.rules.get(rule_id)
@@ -73,7 +102,7 @@ class Config:
 
     def rule_options(self, rule_id: str) -> Mapping[str, Any]:
         settings = self.rules.get(rule_id)
-        return settings.options if settings else {}
+        return settings.options if settings else _NO_OPTIONS
 
     def severity_override(self, rule_id: str) -> Severity | None:
         settings = self.rules.get(rule_id)
@@ -200,9 +229,9 @@ def _version_text(value: Any, source: Path | None, key: str) -> str:
 def _parse_rules(raw: Any, source: Path | None) -> dict[str, RuleSettings]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{_where(source, 'rules')}: must map rule ids to settings")
-    from .rulebase import all_rules
+    from .rulebase import rule_entries
 
-    known = all_rules()
+    known = rule_entries()
     parsed: dict[str, RuleSettings] = {}
     for rule_id, value in raw.items():
         key = f"rules.{rule_id}"

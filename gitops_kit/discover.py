@@ -7,11 +7,11 @@ chart templates (Go templates are not YAML until `helm template` has run).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Config, relative_posix
 from .errors import UserError
+from .model import _Frozen, _Record
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -42,10 +42,14 @@ class PathError(UserError):
     """A path given on the command line does not exist or cannot be read (exit 2)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SourcePath:
-    path: str  # absolute
-    file: str  # relative to the root, POSIX
+class SourcePath(_Frozen):
+    """A file to load: `path` absolute, `file` relative to the root (POSIX)."""
+
+    __slots__ = _fields = ("path", "file")
+
+    def __init__(self, path: str, file: str) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "file", file)
 
     @property
     def is_manifest(self) -> bool:
@@ -53,12 +57,18 @@ class SourcePath:
         return name not in NON_MANIFEST_NAMES and not self.file.startswith((".github/", ".gitlab/"))
 
 
-@dataclass(slots=True)
-class Discovery:
-    files: list[SourcePath] = field(default_factory=list)
-    #: directories (relative, POSIX; "." for the root) that hold a kustomization file
-    kustomization_roots: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+class Discovery(_Record):
+    """What to load; `kustomization_roots`: directories (relative, POSIX; "." for the root) that
+    hold a kustomization file; `skipped`: notes about paths not followed."""
+
+    __slots__ = _fields = ("files", "kustomization_roots", "skipped")
+
+    def __init__(
+        self, files: list[SourcePath] | None = None, kustomization_roots: list[str] | None = None, skipped: list[str] | None = None
+    ) -> None:
+        self.files = files if files is not None else []
+        self.kustomization_roots = kustomization_roots if kustomization_roots is not None else []
+        self.skipped = skipped if skipped is not None else []
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -7,10 +7,7 @@ after the rules ran, so rules never read configuration for severity or suppressi
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from . import locate
 from .config import Config, find_root, load_config
@@ -20,7 +17,10 @@ from .loader import line_ignores, load_file
 from .model import DocRef, Document, Finding, Report, Severity, Violation
 from .rulebase import Context, Rule, RuleEntry, load_rule, rule_entries
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping, Sequence
+
     from .render import RenderResult
 
 
@@ -112,7 +112,7 @@ class Engine:
         self.context = context
         self.violations: list[tuple[Rule, Violation]] = []
         # aggregate rule id → scope key → records
-        self.records: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        self.records: dict[str, dict[str, list[Any]]] = {}
         self.files = 0
         self.documents = 0
         #: run-level notes for the report (e.g. a rule that crashed while aggregating)
@@ -150,7 +150,14 @@ class Engine:
                     continue
                 if record is not None:
                     scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
-                    self.records[rule.id][scope].append(record)
+                    by_scope = self.records.get(rule.id)
+                    if by_scope is None:
+                        by_scope = self.records[rule.id] = {}
+                    bucket = by_scope.get(scope)
+                    if bucket is None:
+                        by_scope[scope] = [record]
+                    else:
+                        bucket.append(record)
 
     def _run_check(self, rule: Rule, doc: Document) -> None:
         try:
@@ -286,14 +293,14 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
             engine.check_documents(docs, manifest=source.is_manifest)
 
 
-@dataclass
 class _NothingRendered:
     """`render_into`'s result without kustomization roots: spares importing render/ (thread pool,
     subprocess, source mapping) on the single-file pre-commit path, where start-up time is a bar."""
 
-    input_files: frozenset[str] = frozenset()
-    notifications: list[str] = field(default_factory=list)
-    count: int = 0
+    def __init__(self) -> None:
+        self.input_files: frozenset[str] = frozenset()
+        self.notifications: list[str] = []
+        self.count = 0
 
 
 def render_into(engine: Engine, discovery: Discovery) -> "RenderResult | _NothingRendered":

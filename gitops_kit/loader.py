@@ -8,12 +8,14 @@ document knows the line it starts on; ruamel.yaml is used only later, to locate 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 import yaml_rs
 
-from .model import DocRef, Document
+from .model import DocRef, Document, _Frozen, _Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: a document marker at the start of a line: `---` or `...`, alone or followed by blanks/content
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
@@ -31,30 +33,38 @@ _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
 _EMPTY: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(_Frozen):
     """Bounds that keep hostile input cheap; configurable under `limits:` in `.gitops-kit.yaml`."""
 
-    max_file_bytes: int = 20 * 1024 * 1024
-    max_depth: int = 200
+    __slots__ = _fields = ("max_file_bytes", "max_depth")
+
+    def __init__(self, max_file_bytes: int = 20 * 1024 * 1024, max_depth: int = 200) -> None:
+        object.__setattr__(self, "max_file_bytes", max_file_bytes)
+        object.__setattr__(self, "max_depth", max_depth)
 
 
-@dataclass(slots=True)
-class Problem:
+class Problem(_Record):
     """A load-time problem, reported under `rule_id` (yaml-syntax or duplicate-key)."""
 
-    rule_id: str
-    message: str
-    line: int
-    column: int = 1
-    index: int = 0
+    __slots__ = _fields = ("rule_id", "message", "line", "column", "index")
+
+    def __init__(self, rule_id: str, message: str, line: int, column: int = 1, index: int = 0) -> None:
+        self.rule_id = rule_id
+        self.message = message
+        self.line = line
+        self.column = column
+        self.index = index
 
 
-@dataclass(slots=True)
-class Chunk:
-    index: int
-    line: int  # 1-based line of the chunk's first line
-    text: str
+class Chunk(_Record):
+    """One document's text; `line` is the 1-based line of the chunk's first line in the file."""
+
+    __slots__ = _fields = ("index", "line", "text")
+
+    def __init__(self, index: int, line: int, text: str) -> None:
+        self.index = index
+        self.line = line
+        self.text = text
 
 
 def split_documents(text: str) -> list[Chunk]:

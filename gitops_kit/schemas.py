@@ -9,22 +9,25 @@ Where a schema comes from, first match wins:
 4. a `CustomResourceDefinition` in the repository itself (see `crd_schema`; the rule does that part).
 
 Everything heavy (the gzip bundle, `jsonschema_rs`) loads on first use, so importing this module
-costs nothing. Compiled validators are cached per (source, apiVersion, kind).
+costs nothing. Compiled validators are cached per (source, apiVersion, kind). A built-in or bundled
+schema, once resolved (its definition and every definition it reaches), is kept in the user cache
+(`schema_cache_dir()`, marshal format, keyed by the bundle files and the Python version): the next
+run, typically a pre-commit hook on one file, reads one small file instead of the whole bundle.
 """
 
 from __future__ import annotations
 
-import difflib
-import gzip
-import json
+import os
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
 
 from .errors import UserError
 from .model import PathPart
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Iterator, Mapping, Sequence
 
 SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(28, 38))
 DEFAULT_VERSION = SUPPORTED_VERSIONS[-1]
@@ -41,23 +44,58 @@ class SchemaError(UserError):
     """Bad schema settings (a remote location, an unknown Kubernetes version)."""
 
 
-@dataclass(frozen=True)
 class SchemaIssue:
     """One schema error: a readable message and the path inside the document."""
 
-    message: str
-    path: tuple[PathPart, ...]
+    __slots__ = ("message", "path")
+
+    def __init__(self, message: str, path: tuple[PathPart, ...]) -> None:
+        self.message = message
+        self.path = path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SchemaIssue) and (self.message, self.path) == (other.message, other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.path))
+
+    def __repr__(self) -> str:
+        return f"SchemaIssue({self.message!r}, {self.path!r})"
 
 
-@dataclass(frozen=True)
 class SchemaSettings:
-    kubernetes: str = DEFAULT_VERSION
-    strict: bool = True
-    locations: tuple[str, ...] = ()
-    engine: str = "builtin"
-    root: str = "."
-    #: `--strict-schemas` / `schemas.strict-schemas`: an object without a schema is an error
-    strict_missing: bool = False
+    """Where schemas come from and how strictly they apply. `strict_missing`
+    (`--strict-schemas` / `schemas.strict-schemas`): an object without a schema is an error."""
+
+    __slots__ = ("kubernetes", "strict", "locations", "engine", "root", "strict_missing")
+
+    def __init__(
+        self,
+        kubernetes: str = DEFAULT_VERSION,
+        strict: bool = True,
+        locations: tuple[str, ...] = (),
+        engine: str = "builtin",
+        root: str = ".",
+        strict_missing: bool = False,
+    ) -> None:
+        self.kubernetes = kubernetes
+        self.strict = strict
+        self.locations = tuple(locations)
+        self.engine = engine
+        self.root = root
+        self.strict_missing = strict_missing
+
+    def _key(self) -> tuple:
+        return (self.kubernetes, self.strict, self.locations, self.engine, self.root, self.strict_missing)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SchemaSettings) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"SchemaSettings{self._key()!r}"
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], targets: Mapping[str, str], root: str) -> "SchemaSettings":
@@ -114,8 +152,82 @@ def split_api_version(api_version: str) -> tuple[str, str]:
 
 # -- the bundle ------------------------------------------------------------------------------------
 def _read_gz(path: Path) -> Any:
+    import gzip
+    import json
+
     with gzip.open(path, "rb") as handle:
         return json.loads(handle.read())
+
+
+def schema_cache_dir() -> str:
+    """Where resolved schemas are cached: `$GITOPS_KIT_CACHE_DIR/schemas`, else the XDG cache."""
+    base = os.environ.get("GITOPS_KIT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gitops-kit"
+    )
+    return os.path.join(base, "schemas")
+
+
+@lru_cache(maxsize=None)
+def _bundle_stamp(version: str) -> str:
+    """Identifies the bundle files a resolved schema came from (size + mtime; no hashing at start-up)."""
+    import sys
+
+    from . import __version__
+    from .resources import schemas_path
+
+    parts = [__version__, f"py{sys.version_info[0]}{sys.version_info[1]}", version]
+    for name in ("definitions.json.gz", f"v{version}.json.gz"):
+        try:
+            stat = os.stat(schemas_path("kubernetes", name))
+            parts.append(f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
+        except OSError:
+            parts.append("missing")
+    return "_".join(parts)
+
+
+def _cached_schema(version: str, api_version: str, kind: str) -> tuple[bool, Any]:
+    """(found, schema) from the disk cache; any problem reading it is a miss, never an error."""
+    import marshal
+
+    path = _cache_path(version, api_version, kind)
+    try:
+        with open(path, "rb") as handle:
+            return True, marshal.loads(handle.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return False, None
+
+
+def _cache_path(version: str, api_version: str, kind: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9.-]", "_", f"{api_version}_{kind}")
+    return os.path.join(schema_cache_dir(), _bundle_stamp(version), f"{safe}.marshal")
+
+
+def _store_schema(version: str, api_version: str, kind: str, schema: Any) -> None:
+    """Write atomically (temp file + rename) so concurrent runs never read half a file; best effort."""
+    import marshal
+
+    path = _cache_path(version, api_version, kind)
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # like the render cache
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(marshal.dumps(schema))
+        os.replace(temporary, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(temporary)
+        except (OSError, UnboundLocalError):
+            pass
+
+
+def cached_bundle_schema(version: str, api_version: str, kind: str) -> dict[str, Any] | None:
+    """The built-in (or else bundled CRD) schema of a kind, through the disk cache."""
+    found, schema = _cached_schema(version, api_version, kind)
+    if not found:
+        schema = builtin_schema(version, api_version, kind) or bundled_crd_schema(api_version, kind)
+        _store_schema(version, api_version, kind, schema)
+    return schema
 
 
 @lru_cache(maxsize=1)
@@ -214,11 +326,13 @@ def expand_location(location: str, version: str, strict: bool, api_version: str,
 @lru_cache(maxsize=512)
 def _load_user_schema(path: str) -> dict[str, Any] | None:
     """A user schema file, meta-validated with `jsonschema` (its API reports *why* a schema is bad)."""
-    file = Path(path)
-    if not file.is_file():
+    import json
+
+    if not os.path.isfile(path):
         return None
     try:
-        schema = json.loads(file.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            schema = json.loads(handle.read())
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise SchemaError(f"{path}: not a readable JSON schema: {err}") from None
     import jsonschema
@@ -306,25 +420,82 @@ def prepare(data: Mapping[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
-@lru_cache(maxsize=None)
-def _compile(schema_json: str):
-    import jsonschema_rs
+def _jsonschema_rs():
+    """`import jsonschema_rs`, without the ~5 ms of `email.utils` (socket, calendar, email.charset…).
 
+    Its extension module imports `email.utils` at load time for one call: `parsedate_to_datetime`
+    of its own build date (for `jsonschema_rs.__build__`). A stand-in module answers that call with
+    a real `datetime` (parsed here; anything unexpected goes to the real function) and is removed
+    right after the import, so any later `import email.utils` gets the real module.
+    """
+    import sys
+
+    module = sys.modules.get("jsonschema_rs")
+    if module is not None:
+        return module
+    if "email.utils" in sys.modules:
+        import jsonschema_rs
+
+        return jsonschema_rs
+    import email
+    import types
+
+    stand_in = types.ModuleType("email.utils")
+    stand_in.parsedate_to_datetime = _parse_rfc2822_date  # type: ignore[attr-defined]
+    sys.modules["email.utils"] = stand_in
+    email.utils = stand_in  # type: ignore[attr-defined]
+    try:
+        import jsonschema_rs
+    finally:
+        if sys.modules.get("email.utils") is stand_in:
+            del sys.modules["email.utils"]
+        if getattr(email, "utils", None) is stand_in:
+            del email.utils  # type: ignore[attr-defined]
+    return jsonschema_rs
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _parse_rfc2822_date(text: str):
+    """`email.utils.parsedate_to_datetime` for the one shape `Thu, 12 Nov 2026 07:50:16 +0000`."""
+    import datetime
+
+    try:
+        _weekday, day, month, year, clock, zone = text.split()
+        hour, minute, second = (int(part) for part in clock.split(":"))
+        sign = -1 if zone[0] == "-" else 1
+        offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+        return datetime.datetime(
+            int(year), _MONTHS.index(month.lower()) + 1, int(day), hour, minute, second, tzinfo=datetime.timezone(offset)
+        )
+    except (ValueError, IndexError):
+        import sys
+
+        sys.modules.pop("email.utils", None)
+        import importlib
+
+        return importlib.import_module("email.utils").parsedate_to_datetime(text)
+
+
+def _compile(schema: dict[str, Any]):
     # formats stay unchecked: upstream marks Secret data `format: byte`, and SOPS ENC[...] values
     # (and Flux `${VAR}` placeholders) would otherwise be false "invalid base64" errors
-    return jsonschema_rs.validator_for(json.loads(schema_json), validate_formats=False)
+    return _jsonschema_rs().validator_for(schema, validate_formats=False)
 
 
-@dataclass
 class Validator:
     """A compiled schema with what readable messages need (the schema itself, for did-you-mean)."""
 
-    schema: dict[str, Any]
-    compiled: Any
+    __slots__ = ("schema", "compiled")
+
+    def __init__(self, schema: dict[str, Any], compiled: Any) -> None:
+        self.schema = schema
+        self.compiled = compiled
 
     @classmethod
     def build(cls, schema: dict[str, Any]) -> "Validator":
-        return cls(schema, _compile(json.dumps(schema, sort_keys=True)))
+        return cls(schema, _compile(schema))
 
     def issues(self, data: Any) -> list[SchemaIssue]:
         try:
@@ -350,6 +521,8 @@ def _issue(error: Any, schema: dict[str, Any], data: Any) -> SchemaIssue:
         unexpected = list(kind.unexpected)
         known = sorted(_properties_at(schema, path))
         parts = []
+        import difflib
+
         for field_name in unexpected:
             close = difflib.get_close_matches(field_name, known, n=1, cutoff=0.75)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -385,6 +558,8 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _short(value: Any) -> str:
+    import json
+
     try:
         text = json.dumps(_jsonable(value), default=str)
     except (ValueError, TypeError):
@@ -433,12 +608,12 @@ def _properties_at(schema: dict[str, Any], path: tuple[PathPart, ...]) -> set[st
     return set(node.get("properties", {})) if isinstance(node, dict) else set()
 
 
-@dataclass
 class SchemaService:
     """Schema lookup and validation for one run; lazily loads what it needs, caches validators."""
 
-    settings: SchemaSettings = field(default_factory=SchemaSettings)
-    _validators: dict[tuple[str, str], Validator | None] = field(default_factory=dict)
+    def __init__(self, settings: SchemaSettings | None = None) -> None:
+        self.settings = settings if settings is not None else SchemaSettings()
+        self._validators: dict[tuple[str, str], Validator | None] = {}
 
     def validator(self, api_version: str, kind: str) -> Validator | None:
         """The validator for a kind, or None when no schema is known (before repository CRDs)."""
@@ -454,11 +629,11 @@ class SchemaService:
         settings = self.settings
         for location in settings.locations:
             expanded = expand_location(location, settings.kubernetes, settings.strict, api_version, kind)
-            path = Path(expanded) if Path(expanded).is_absolute() else Path(settings.root, expanded)
-            schema = _load_user_schema(str(path))
+            path = expanded if os.path.isabs(expanded) else os.path.join(settings.root, expanded)
+            schema = _load_user_schema(path)
             if schema is not None:
                 return schema
-        return builtin_schema(settings.kubernetes, api_version, kind) or bundled_crd_schema(api_version, kind)
+        return cached_bundle_schema(settings.kubernetes, api_version, kind)
 
     def validate(self, data: Mapping[str, Any], api_version: str, kind: str) -> list[SchemaIssue] | None:
         """Schema issues of an object, or None when there is no schema for its kind."""

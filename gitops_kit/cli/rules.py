@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
             }
             for r in rules.values()
         ]
+        import json
+
         print(json.dumps(payload, indent=2))
     else:
         width = max(len(r) for r in rules)

@@ -6,30 +6,44 @@ A format module defines `DESCRIPTION` and `render`. Adding a module here adds a 
 from __future__ import annotations
 
 import importlib
-import pkgutil
-from dataclasses import dataclass
-from typing import Protocol
+import os
 
-from ..model import Report
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ..model import Report
+
+    class Formatter(Protocol):
+        DESCRIPTION: str
+
+        def render(self, report: Report, options: RenderOptions) -> str: ...
 
 
-@dataclass(frozen=True)
 class RenderOptions:
-    color: bool = False
-    #: tool name and version, for formats that record the producer (SARIF, JUnit)
-    tool_version: str = ""
-    #: the failing severity, for formats that mark failures (JUnit)
-    fail_on: str = "error"
+    """How to render: `color`; `tool_version` for formats that record the producer (SARIF, JUnit);
+    `fail_on`, the failing severity, for formats that mark failures (JUnit)."""
 
+    __slots__ = ("color", "tool_version", "fail_on")
 
-class Formatter(Protocol):
-    DESCRIPTION: str
+    def __init__(self, color: bool = False, tool_version: str = "", fail_on: str = "error") -> None:
+        self.color = color
+        self.tool_version = tool_version
+        self.fail_on = fail_on
 
-    def render(self, report: Report, options: RenderOptions) -> str: ...
+    def __repr__(self) -> str:
+        return f"RenderOptions(color={self.color!r}, tool_version={self.tool_version!r}, fail_on={self.fail_on!r})"
 
 
 def names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    """The format modules in this package (a directory listing: no import of pkgutil/inspect)."""
+    found = set()
+    for path in __path__:
+        for filename in os.listdir(path):
+            stem, _, ext = filename.partition(".")
+            if ext == "py" and not stem.startswith("_"):
+                found.add(stem)
+    return sorted(found)
 
 
 def get(name: str) -> Formatter:
