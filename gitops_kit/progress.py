@@ -1,0 +1,89 @@
+"""A progress display on stderr for runs long enough to need one, and for people only.
+
+Shown only when stderr is a terminal, `CI` is not set, `--quiet` was not given and TERM is not
+`dumb`; even then rich is imported only once the run has lasted `delay` seconds, so a quick run
+(the pre-commit hook on one file) never pays for it and never flickers. The display is transient:
+it is erased when the run ends, so the report printed afterwards is all that remains.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator, TextIO
+
+DELAY_SECONDS = 2.0
+
+
+def wanted(quiet: bool = False, stream: TextIO | None = None, environ=os.environ) -> bool:
+    stream = stream if stream is not None else sys.stderr
+    if quiet or environ.get("CI") or environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class Bar:
+    """What the run reports; drawn by rich once (and if) the display starts."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.completed = 0
+        self.description = ""
+        self._lock = threading.Lock()
+        self._live = None  # (rich Progress, task id) once started
+
+    def start(self, total: int | None, description: str) -> None:
+        with self._lock:
+            self.total, self.completed, self.description = total, 0, description
+            self._sync()
+
+    def advance(self, steps: int = 1) -> None:
+        with self._lock:
+            self.completed += steps
+            self._sync()
+
+    def _sync(self) -> None:
+        if self._live is not None:
+            display, task = self._live
+            display.update(task, total=self.total, completed=self.completed, description=self.description)
+
+    def _show(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        display = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(file=stream), transient=True,
+        )
+        with self._lock:
+            task = display.add_task(self.description, total=self.total, completed=self.completed)
+            self._live = (display, task)
+            display.start()
+
+    def _stop(self) -> None:
+        with self._lock:
+            if self._live is not None:
+                self._live[0].stop()
+                self._live = None
+
+
+@contextmanager
+def progress(label: str, quiet: bool = False, stream: TextIO | None = None, delay: float = DELAY_SECONDS) -> Iterator[Bar]:
+    """A `Bar` for the block; drawn on `stream` (stderr) after `delay` seconds if `wanted`."""
+    bar = Bar()
+    bar.description = label
+    stream = stream if stream is not None else sys.stderr
+    timer = None
+    if wanted(quiet, stream):
+        timer = threading.Timer(delay, bar._show, args=(stream,))
+        timer.daemon = True
+        timer.start()
+    try:
+        yield bar
+    finally:
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        bar._stop()
