@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from contextlib import contextmanager
 from typing import Iterator, TextIO
 
@@ -24,13 +23,25 @@ def wanted(quiet: bool = False, stream: TextIO | None = None, environ=os.environ
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-class Bar:
+class Quiet:
+    """The bar of a run nobody watches: costs nothing (not even importing threading)."""
+
+    def start(self, total: int | None, description: str) -> None:
+        pass
+
+    def advance(self, steps: int = 1) -> None:
+        pass
+
+
+class Bar(Quiet):
     """What the run reports; drawn by rich once (and if) the display starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, description: str = "") -> None:
+        import threading
+
         self.total: int | None = None
         self.completed = 0
-        self.description = ""
+        self.description = description
         self._lock = threading.Lock()
         self._live = None  # (rich Progress, task id) once started
 
@@ -70,13 +81,26 @@ class Bar:
 
 
 @contextmanager
-def progress(label: str, quiet: bool = False, stream: TextIO | None = None, delay: float = DELAY_SECONDS) -> Iterator[Bar]:
-    """A `Bar` for the block; drawn on `stream` (stderr) after `delay` seconds if `wanted`."""
-    bar = Bar()
-    bar.description = label
+def progress(label: str, quiet: bool = False, stream: TextIO | None = None, delay: float | None = None) -> Iterator[Quiet]:
+    """A `Bar` for the block; drawn on `stream` (stderr) after `delay` seconds if `wanted`.
+
+    `GITOPS_KIT_PROGRESS_DELAY` overrides the default delay (tests draw at once with 0)."""
+    if delay is None:
+        try:
+            delay = float(os.environ.get("GITOPS_KIT_PROGRESS_DELAY", DELAY_SECONDS))
+        except ValueError:
+            delay = DELAY_SECONDS
     stream = stream if stream is not None else sys.stderr
+    if not wanted(quiet, stream):
+        yield Quiet()
+        return
+    import threading
+
+    bar = Bar(label)
     timer = None
-    if wanted(quiet, stream):
+    if delay <= 0:
+        bar._show(stream)
+    else:
         timer = threading.Timer(delay, bar._show, args=(stream,))
         timer.daemon = True
         timer.start()

@@ -129,7 +129,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"gitops-kit: wrote {count} finding(s) to baseline {args.write_baseline}", file=sys.stderr)
         return 0
     if paths:
-        report = validate(paths, config, rules=args.rule, baseline=args.baseline)
+        from ..progress import progress
+
+        # the engine reports no per-file progress yet: an elapsed-time spinner, shown only on slow runs
+        with progress("validating", quiet=args.quiet) as bar:
+            bar.start(None, f"validating {len(paths)} path(s)")
+            report = validate(paths, config, rules=args.rule, baseline=args.baseline)
     else:  # nothing the change touches is validated: an empty, clean report
         from ..model import Report
 
