@@ -4,6 +4,10 @@ The key hashes every input of the overlay (all files under each kustomization di
 overlay reaches, plus the files it names outside them), the kustomize binary's version and the
 flags. Renders that hold a plaintext Secret are never stored: only SOPS-encrypted Secrets (whose
 values stay `ENC[...]`) may reach the disk.
+
+Entries are written atomically (a unique temp file + rename, so concurrent runs sharing the cache
+never see half an entry) into a 0700 directory as 0600 files, and carry a checksum of their body:
+an entry that does not match it (a torn or edited file) is a miss and is removed, never trusted.
 """
 
 from __future__ import annotations
@@ -56,11 +60,27 @@ def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool
     return digest.hexdigest()
 
 
+_MAGIC = b"gitops-kit-render-v1 sha256="
+
+
+def _entry(key: str) -> Path:
+    return cache_dir() / key[:2] / key
+
+
 def load(key: str) -> bytes | None:
+    path = _entry(key)
     try:
-        return (cache_dir() / key[:2] / key).read_bytes()
+        raw = path.read_bytes()
     except OSError:
         return None
+    header, newline, body = raw.partition(b"\n")
+    if newline and header == _MAGIC + hashlib.sha256(body).hexdigest().encode():
+        return body
+    try:
+        path.unlink()
+    except OSError:
+        pass
+    return None
 
 
 def has_plaintext_secret(objects: Iterable[Any]) -> bool:
@@ -73,9 +93,17 @@ def has_plaintext_secret(objects: Iterable[Any]) -> bool:
     return False
 
 
+def _private_dir() -> Path:
+    directory = cache_dir()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
 def store(key: str, output: bytes) -> None:
     try:
-        atomic_write_bytes(cache_dir() / key[:2] / key, output, mode=0o600)
+        _private_dir()
+        header = _MAGIC + hashlib.sha256(output).hexdigest().encode() + b"\n"
+        atomic_write_bytes(_entry(key), header + output, mode=0o600)
     except OSError:
         pass  # a read-only or full cache directory only costs speed
 
@@ -94,6 +122,7 @@ def load_version(identity: str) -> str | None:
 
 def store_version(identity: str, version: str) -> None:
     try:
+        _private_dir()
         atomic_write_bytes(_version_file(identity), version.encode("utf-8", "replace"), mode=0o600)
     except OSError:
         pass
