@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import flux_vars, locate, tools
 from ..config import Config
@@ -25,6 +26,9 @@ from . import cache
 from .graph import Graph, KustomizationFile, build_graph
 from .mapping import SourceIndex
 from .settings import RenderSettings, parse_settings
+
+if TYPE_CHECKING:
+    from ..secrets.ksops_render import Plan
 
 FLAGS = ("--load-restrictor", "LoadRestrictionsNone")
 _BOOTSTRAP_FILES = ("gotk-components.yaml", "gotk-sync.yaml")
@@ -144,17 +148,30 @@ class Outcome:
     cached: bool = False
 
 
-def _render_one(repo: Path, graph: Graph, root: str, renderer: Renderer, settings: RenderSettings) -> Outcome:
+def _render_one(
+    repo: Path, graph: Graph, root: str, renderer: Renderer, settings: RenderSettings, ksops: "Plan | None" = None
+) -> Outcome:
     kfile = graph.files[root]
     directories, files = _overlay_inputs(graph, root)
-    key = cache.input_key(repo, directories, files, renderer.version, FLAGS) if settings.cache else ""
+    flags: tuple[str, ...] = FLAGS
+    if ksops is not None:
+        from ..secrets.ksops_render import CACHE_MARK, PLUGIN_FLAGS
+
+        # the encrypted files a KSOPS generator reads are inputs too, wherever they live
+        files = sorted({*files, *ksops.files})
+        flags = (*FLAGS, *PLUGIN_FLAGS, CACHE_MARK)
+    key = cache.input_key(repo, directories, files, renderer.version, flags) if settings.cache else ""
     if key:
         cached = cache.load(key)
         if cached is not None:
             return Outcome(cached, key=key, cached=True)
-    directory = repo / root if root != "." else repo
     try:
-        result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env())
+        if ksops is None:
+            directory = repo / root if root != "." else repo
+            result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env())
+            where = repo
+        else:
+            result, where = _render_with_ksops(repo, root, renderer, settings, ksops, directories, files)
     except tools.ToolTimeout:
         return Outcome(problem=Problem(
             "kustomize-build",
@@ -163,8 +180,21 @@ def _render_one(repo: Path, graph: Graph, root: str, renderer: Renderer, setting
             1,
         ))
     if result.returncode != 0:
-        return Outcome(problem=_build_problem(kfile, _clean_message(result.error_text, repo)))
+        return Outcome(problem=_build_problem(kfile, _clean_message(result.error_text, where)))
     return Outcome(result.stdout, key=key)
+
+
+def _render_with_ksops(
+    repo: Path, root: str, renderer: Renderer, settings: RenderSettings, ksops: "Plan", directories: list[str], files: list[str]
+) -> tuple[tools.Result, Path]:
+    """Render in a scratch mirror where gitops-kit's KSOPS stand-in replaces the exec function."""
+    from ..secrets.ksops_render import PLUGIN_FLAGS, prepare, scratch_directory
+
+    with scratch_directory() as scratch:
+        mirror, extra = prepare(repo, Path(scratch), ksops, directories, files)
+        directory = mirror / root if root != "." else mirror
+        args = [*renderer.command, *FLAGS, *PLUGIN_FLAGS, str(directory)]
+        return tools.run(args, timeout=settings.timeout, cwd=mirror, env=tools.minimal_env(extra)), mirror
 
 
 def _parse_render(output: bytes) -> list[object]:
@@ -206,20 +236,47 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
             continue
         roots.append(root)
     index = SourceIndex(repo, graph)
+    plans = _ksops_plans(repo, graph, roots, index, result)
     workers = max(1, min(settings.jobs, len(roots)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda r: (r, _render_one(repo, graph, r, renderer, settings)), roots))
+        outcomes = list(pool.map(lambda r: (r, _render_one(repo, graph, r, renderer, settings, plans.get(r))), roots))
     for root, outcome in outcomes:
         if outcome.problem is not None or outcome.output is None:
             if outcome.problem is not None:
                 result.problems.append(outcome.problem)
             continue
+        if root in plans:
+            # checked through this render only, as resource files are: twice would be a duplicate object
+            result.input_files.update(plans[root].files)
         objects = _parse_render(outcome.output)
         if outcome.key and not outcome.cached and not cache.has_plaintext_secret(objects):
             cache.store(outcome.key, outcome.output)
         result.overlays[root] = [index.document(root, obj) for obj in objects]
     _substitute(result, kustomizations, sources)
     return result
+
+
+def _ksops_plans(repo: Path, graph: Graph, roots: list[str], index: SourceIndex, result: RenderResult) -> "dict[str, Plan]":
+    """Overlays with a KSOPS generator (rendered with the stand-in); their Secrets map to the encrypted files."""
+    if not any(e.field == "generators" for k in graph.files.values() for e in k.entries):
+        return {}  # the common case costs one scan of the parsed kustomizations
+    from ..secrets.ksops_render import plan
+
+    plans: dict[str, Plan] = {}
+    for root in roots:
+        found = plan(repo, graph.closure(root))
+        if found is None:
+            continue
+        if found.refusal:
+            result.notifications.append(
+                f"{root}: KSOPS generator not emulated ({found.refusal}); gitops-kit never runs repository-supplied "
+                "plugins, so the overlay is rendered without plugins"
+            )
+            continue
+        plans[root] = found
+        for folder, files in found.by_root().items():
+            index.add_generated(folder, files)
+    return plans
 
 
 def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:

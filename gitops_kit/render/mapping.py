@@ -2,8 +2,9 @@
 
 kustomize rewrites names (`namePrefix`/`nameSuffix`, applied outermost-last) and namespaces, so a
 rendered object is matched back by group, kind and its name with the prefixes and suffixes of the
-kustomizations between the overlay and the resource file undone. Objects with no source (generated
-ConfigMaps/Secrets, remote resources) point at the overlay's kustomization file.
+kustomizations between the overlay and the resource file undone. Secrets a KSOPS generator emits map
+to their encrypted file. Objects with no source (other generated ConfigMaps/Secrets, remote resources)
+point at the overlay's kustomization file.
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ class SourceIndex:
         self._loose: dict[str, dict[tuple[str, str], list[tuple[str, Source]]]] = {}
         #: overlay root → (group, kind) → (patch name, where, patch data) of strategic-merge patches
         self._patches: dict[str, dict[tuple[str, str], list[tuple[str, DocRef, Any]]]] = {}
+        #: kustomization root → files a generator emits as they are (KSOPS): sources like resources
+        self._generated: dict[str, list[str]] = {}
+
+    def add_generated(self, root: str, files: list[str]) -> None:
+        """Objects a generator of `root` copies from `files` map back to those files (call before rendering)."""
+        known = self._generated.setdefault(root, [])
+        known.extend(f for f in files if f not in known)
 
     def _load(self, file: str) -> list[Document]:
         if file not in self._docs:
@@ -69,7 +77,7 @@ class SourceIndex:
             seen.add(current)
             prefix = outer_prefix + kfile.name_prefix
             suffix = kfile.name_suffix + outer_suffix
-            for file in kfile.resource_files:
+            for file in [*kfile.resource_files, *self._generated.get(current, ())]:
                 for doc in self._load(file):
                     identity = _identity(doc.data)
                     if identity is None:

@@ -1,0 +1,265 @@
+"""ksops-decryption: in an Argo CD repository, SOPS files reach the cluster through a working KSOPS generator."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Iterator, Mapping, NamedTuple
+
+from ..discover import KUSTOMIZATION_NAMES
+from ..model import DocRef, Document, Severity, Violation
+from ..rulebase import Context, Rule
+from ..secrets.ksops import Listed, function_exec_path, is_encrypted_documents, is_ksops, listed_files, resolve
+from ..secrets.static import sops_block
+
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+ARGO_KINDS = ("Application", "ApplicationSet")
+
+
+class Kustomization(NamedTuple):
+    folder: str
+    ref: DocRef
+    resources: tuple[tuple[int, str], ...]
+    generators: tuple[str, ...]
+
+
+class Generator(NamedTuple):
+    file: str
+    ref: DocRef
+    object: str
+    exec_path: str | None
+    files: tuple[Listed, ...]
+
+
+class Encrypted(NamedTuple):
+    file: str
+    ref: DocRef
+    object: str
+    is_object: bool
+
+
+class FluxDecrypts(NamedTuple):
+    path: str  # spec.path, normalised ("" = repository root)
+
+
+class ArgoApp(NamedTuple):
+    pass
+
+
+def _strings(items: Any) -> list[tuple[int, str]]:
+    return [(i, v) for i, v in enumerate(items) if isinstance(v, str)] if isinstance(items, list) else []
+
+
+def _generator(doc: Document, data: dict[str, Any]) -> Generator:
+    return Generator(doc.ref.file, doc.ref, doc.object_id, function_exec_path(data), tuple(listed_files(data)))
+
+
+def collect(doc: Document, ctx: Context) -> Any:
+    data = doc.data
+    if not isinstance(data, dict):
+        return None
+    file = doc.ref.file
+    if file.rpartition("/")[2] in KUSTOMIZATION_NAMES and doc.ref.index == 0:
+        generators = tuple(v for _, v in _strings(data.get("generators")) if "\n" not in v)
+        resources = tuple(_strings(data.get("resources")))
+        return Kustomization(posixpath.dirname(file), doc.ref, resources, generators) if resources or generators else None
+    if is_ksops(data):
+        return _generator(doc, data)
+    if sops_block(data) is not None:
+        return Encrypted(file, doc.ref, doc.object_id, bool(data.get("kind") and data.get("apiVersion")))
+    if doc.kind in ARGO_KINDS and doc.group == "argoproj.io":
+        return ArgoApp()
+    if doc.kind == "Kustomization" and doc.group == FLUX_GROUP:
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
+        if decryption.get("provider") == "sops":
+            path = posixpath.normpath(str(spec.get("path") or ".").strip().lstrip("/") or ".")
+            return FluxDecrypts("" if path == "." else path)
+    return None
+
+
+def _is_argo(records: list[Any], ctx: Context) -> bool:
+    services = getattr(ctx, "services", None) or {}
+    fleet = services.get("fleet")
+    if isinstance(fleet, Mapping) and fleet.get("flavor") == "argocd":
+        return True
+    return any(isinstance(r, ArgoApp) for r in records)
+
+
+def _flux_decrypts(file: str, paths: set[str]) -> bool:
+    folder = file
+    while "/" in folder:
+        folder = folder.rpartition("/")[0]
+        if folder in paths:
+            return True
+    return "" in paths
+
+
+class _Disk:
+    """Files the validated paths did not include, read at the edge (only those a kustomization names)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._docs: dict[str, list[Document] | None] = {}
+
+    def exists(self, file: str) -> bool:
+        return posixpath.isfile(posixpath.join(self.root, file))
+
+    def documents(self, file: str) -> list[Document] | None:
+        if file not in self._docs:
+            from ..loader import load_file
+
+            path = posixpath.join(self.root, file)
+            docs, _problems = load_file(path, file) if posixpath.isfile(path) else ([], [])
+            self._docs[file] = docs or None
+        return self._docs[file]
+
+    def encrypted(self, file: str) -> bool:
+        docs = self.documents(file)
+        return bool(docs) and is_encrypted_documents([d.data for d in docs])
+
+
+def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
+    kustomizations = [r for r in records if isinstance(r, Kustomization)]
+    seen_generators: dict[str, list[Generator]] = {}
+    for record in records:
+        if isinstance(record, Generator):
+            seen_generators.setdefault(record.file, []).append(record)
+    encrypted = {r.file: r for r in records if isinstance(r, Encrypted)}
+    flux_paths = {r.path for r in records if isinstance(r, FluxDecrypts)}
+    argo = _is_argo(records, ctx)
+    disk = _Disk(str(ctx.root))
+    consumed: set[str] = set()
+
+    # (kustomization folder, generator): KSOPS resolves `files` in the folder of the kustomization that runs it
+    pairs: dict[tuple[str, str, int], Generator] = {}
+    named: set[str] = set()
+    for kustomization in kustomizations:
+        for value in kustomization.generators:
+            config = resolve(kustomization.folder, value)
+            if config is None:
+                continue
+            named.add(config)
+            for generator in seen_generators.get(config) or _read_generators(disk, config):
+                pairs.setdefault((kustomization.folder, generator.file, generator.ref.index), generator)
+    for file, generators in seen_generators.items():
+        if file not in named:
+            for generator in generators:
+                pairs.setdefault((posixpath.dirname(file), file, generator.ref.index), generator)
+
+    for (folder, _file, _index), generator in sorted(pairs.items()):
+        yield from _check_generator(folder, generator, encrypted, disk, consumed)
+
+    for kustomization in kustomizations:
+        for index, value in kustomization.resources:
+            target = resolve(kustomization.folder, value)
+            if target is None or "://" in value:
+                continue
+            is_encrypted = target in encrypted or (target not in encrypted and disk.exists(target) and disk.encrypted(target))
+            if not is_encrypted:
+                continue
+            consumed.add(target)
+            if argo and not _flux_decrypts(target, flux_paths):
+                yield Violation(
+                    f"{value} is SOPS-encrypted but listed under resources: Argo CD would apply the ciphertext "
+                    "(ENC[...] values) as the Secret",
+                    ref=kustomization.ref, path=("resources", index),
+                    fix="Move the file from `resources:` to the `files:` of a KSOPS generator listed under `generators:`.",
+                )
+
+    if not argo:
+        return
+    for file, record in sorted(encrypted.items()):
+        if record.is_object and file not in consumed and not _flux_decrypts(file, flux_paths):
+            yield Violation(
+                "SOPS-encrypted object that no KSOPS generator lists (and no Flux Kustomization decrypts): "
+                "Argo CD never applies it",
+                ref=record.ref, path=("sops",), object=record.object, severity=Severity.WARNING,
+                fix="List the file in the `files:` of the KSOPS generator of the kustomization that should apply it.",
+            )
+
+
+def _read_generators(disk: _Disk, config: str) -> list[Generator]:
+    return [_generator(doc, doc.data) for doc in disk.documents(config) or [] if is_ksops(doc.data)]
+
+
+def _check_generator(folder: str, generator: Generator, encrypted: dict[str, Encrypted], disk: _Disk, consumed: set[str]) -> Iterator[Violation]:
+    where = {"ref": generator.ref, "object": generator.object}
+    if generator.exec_path is None:
+        yield Violation(
+            "KSOPS generator without the `config.kubernetes.io/function` annotation (exec: path: ksops): kustomize "
+            "looks for a legacy plugin instead and the build fails in Argo CD",
+            path=("metadata",), **where,
+            fix="Add `config.kubernetes.io/function: |\\n  exec:\\n    path: ksops` under metadata.annotations.",
+        )
+    elif generator.exec_path.rpartition("/")[2] != "ksops":
+        yield Violation(
+            f"the function annotation runs {generator.exec_path}, not ksops: the files are not decrypted by KSOPS",
+            path=("metadata", "annotations"), severity=Severity.WARNING, **where,
+        )
+    if not generator.files:
+        yield Violation("KSOPS generator lists no files", path=("kind",), severity=Severity.WARNING, **where)
+    for listed in generator.files:
+        target = resolve(folder, listed.value)
+        if target is None:
+            yield Violation(
+                f"{listed.value} is outside the repository: Argo CD's repo-server cannot read it",
+                path=listed.path, **where, fix="List a file inside the repository, relative to the kustomization's folder.",
+            )
+            continue
+        consumed.add(target)
+        if target in encrypted:
+            continue
+        if not disk.exists(target):
+            yield Violation(
+                f"{listed.value} does not exist ({target}; paths are relative to the kustomization folder "
+                f"{folder or '.'}): the build fails",
+                path=listed.path, **where, fix="Fix the path, or create the file with `gitops-kit secrets new`.",
+            )
+        elif not disk.encrypted(target):
+            yield Violation(
+                f"{listed.value} is not SOPS-encrypted: KSOPS (sops decrypt) fails on it, and a plaintext Secret "
+                "must not be in the repository",
+                path=listed.path, **where, fix=f"Encrypt it: `gitops-kit secrets encrypt {target}`.",
+            )
+
+
+RULE = Rule(
+    id="ksops-decryption",
+    severity=Severity.ERROR,
+    scope="repository",
+    any_document=True,
+    summary="In an Argo CD repository, a SOPS file is listed under resources, or a KSOPS generator is broken or misses it.",
+    rationale=(
+        "Argo CD applies what `kustomize build` prints. In the Argo CD flavour gitops-kit generates, SOPS files are "
+        "decrypted at build time by KSOPS: a `viaduct.ai/v1` `ksops` generator with the "
+        "`config.kubernetes.io/function` exec annotation, listing the files. An encrypted file under `resources:` "
+        "is passed through as ciphertext; a generator without the annotation, or naming a missing or plaintext "
+        "file, fails the build; an encrypted Secret no generator lists is never applied. The repository counts as "
+        "Argo CD when `.gitops-kit.yaml` says `fleet: {flavor: argocd}` or it holds Argo CD Applications; "
+        "generator checks apply everywhere."
+    ),
+    fix="List encrypted files only in the `files:` of a KSOPS generator named under the kustomization's `generators:`.",
+    collect=collect,
+    finish=finish,
+    example="""\
+# clusters/prod/apps/kustomization.yaml (Argo CD repository)
+resources:
+  - db.sops.yaml        # ciphertext would be applied
+""",
+    good_example="""\
+# clusters/prod/apps/kustomization.yaml
+generators:
+  - secret-generator.yaml
+# clusters/prod/apps/secret-generator.yaml
+apiVersion: viaduct.ai/v1
+kind: ksops
+metadata:
+  name: secret-generator
+  annotations:
+    config.kubernetes.io/function: |
+      exec:
+        path: ksops
+files:
+  - ./db.sops.yaml
+""",
+)

@@ -1,0 +1,115 @@
+"""KSOPS (viaduct-ai/kustomize-sops): how an Argo CD repository hands SOPS files to kustomize.
+
+The generated Argo CD repository uses exactly this shape: a kustomization that needs secrets lists
+`generators: [secret-generator.yaml]`, and that file is
+
+    apiVersion: viaduct.ai/v1
+    kind: ksops
+    metadata:
+      name: secret-generator
+      annotations:
+        config.kubernetes.io/function: |
+          exec:
+            path: ksops
+    files:
+      - ./db.sops.yaml
+
+`files` are relative to the kustomization's folder (KSOPS runs there). Encrypted files are never listed
+under `resources:`: kustomize would pass the ciphertext through and Argo CD would apply it.
+Pure functions over parsed data; the one reader (`read_first_document`) is for callers at the edge.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, NamedTuple
+
+API_VERSION = "viaduct.ai/v1"
+KIND = "ksops"
+FUNCTION_ANNOTATION = "config.kubernetes.io/function"
+
+
+class Listed(NamedTuple):
+    index: int
+    value: str  # as written
+    path: tuple[str | int, ...]  # where it is written in the generator document
+
+
+def is_ksops(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("apiVersion") == API_VERSION and data.get("kind") == KIND
+
+
+def function_exec_path(data: dict[str, Any]) -> str | None:
+    """`exec.path` of the `config.kubernetes.io/function` annotation, or None when it is missing/unreadable."""
+    meta = data.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    text = annotations.get(FUNCTION_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(text, str):
+        return None
+    import yaml_rs
+
+    try:
+        spec = yaml_rs.loads(text, parse_datetime=False)
+    except (yaml_rs.YAMLDecodeError, RecursionError):
+        return None
+    exec_spec = spec.get("exec") if isinstance(spec, dict) else None
+    path = exec_spec.get("path") if isinstance(exec_spec, dict) else None
+    return path if isinstance(path, str) and path else None
+
+
+def listed_files(data: dict[str, Any]) -> list[Listed]:
+    """Every encrypted file the generator reads: `files`, and the files of each `secretFrom` entry."""
+    found: list[Listed] = []
+    files = data.get("files")
+    if isinstance(files, list):
+        for index, value in enumerate(files):
+            if isinstance(value, str):
+                found.append(Listed(index, value, ("files", index)))
+    secret_from = data.get("secretFrom")
+    if isinstance(secret_from, list):
+        for outer, item in enumerate(secret_from):
+            if not isinstance(item, dict):
+                continue
+            for field in ("files", "binaryFiles", "envs"):
+                values = item.get(field)
+                if isinstance(values, list):
+                    for index, value in enumerate(values):
+                        if isinstance(value, str):
+                            # `key=path` names the data key explicitly, as in a secretGenerator
+                            found.append(Listed(index, value.rpartition("=")[2], ("secretFrom", outer, field, index)))
+    return found
+
+
+def resolve(folder: str, value: str) -> str | None:
+    """A listed path relative to the repository root (`folder` is the kustomization's, "" or "." = root).
+
+    None for a path that leaves the repository: KSOPS would read it, gitops-kit never does.
+    """
+    base = "" if folder in ("", ".") else folder
+    joined = posixpath.normpath(posixpath.join(base, value))
+    if posixpath.isabs(value) or joined == ".." or joined.startswith("../"):
+        return None
+    return joined
+
+
+def is_builtin_plugin(data: Any) -> bool:
+    """Kustomize's own generator/transformer configs (`apiVersion: builtin`): they run no program."""
+    return isinstance(data, dict) and data.get("apiVersion") == "builtin"
+
+
+def read_documents(path: str) -> list[Any] | None:
+    """Parsed documents of a file, or None when it cannot be read or parsed (callers report that)."""
+    from ..loader import load_file
+
+    try:
+        docs, problems = load_file(path, path)
+    except OSError:
+        return None
+    if problems and not docs:
+        return None
+    return [doc.data for doc in docs]
+
+
+def is_encrypted_documents(docs: list[Any]) -> bool:
+    """sops (and so KSOPS) reads the metadata of the first document only."""
+    return bool(docs) and isinstance(docs[0], dict) and isinstance(docs[0].get("sops"), dict)
