@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate the example fleets with `gitops-kit new cluster`, or check that the committed ones are current.
 
-    python examples/regenerate.py           # rewrite examples/flux-fleet
+    python examples/regenerate.py           # rewrite examples/flux-fleet and examples/argocd-fleet
     python examples/regenerate.py --check   # exit 1 and print the differing files if they are stale
 
 SOPS ciphertext differs on every encryption, so `*.sops.yaml` files are compared by their sops recipients
@@ -25,6 +25,12 @@ EXAMPLES = {
     "flux-fleet": [
         ["cilium-001", "--flavor", "flux", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-40GB"],
         ["cilium-002", "--flavor", "flux", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-80GB"],
+    ],
+    # the same two clusters for one Argo CD per cluster (multi-source Applications, values files, KSOPS)
+    "argocd-fleet": [
+        ["cilium-001", "--flavor", "argocd", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-40GB",
+         "--repo-url", "https://github.com/gitops-kit/argocd-fleet-example.git"],
+        ["cilium-002", "--flavor", "argocd", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-80GB"],
     ],
 }
 

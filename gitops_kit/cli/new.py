@@ -33,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="gateway-api (default: Cilium's Gateway API support) or nginx (the retired ingress-nginx, as in CERN's mesh setup)",
     )
     cluster.add_argument("--age-recipient", default=None, metavar="age1…", help="age recipient for this cluster's secrets (default: generate a key outside the repository)")
+    cluster.add_argument("--repo-url", default=None, metavar="URL", help="Git URL Argo CD reads the fleet repository from (recorded in .gitops-kit.yaml)")
+    cluster.add_argument(
+        "--gitops-kit-repo", default=None, metavar="URL", help="where the fleet's CI and pre-commit hooks get gitops-kit from (default: https://github.com/gitops-kit/gitops-kit)"
+    )
+    cluster.add_argument("--gitops-kit-rev", default=None, metavar="REV", help="gitops-kit tag or commit the fleet's CI and hooks use (default: v0.1.0)")
     cluster.add_argument("--no-input", action="store_true", help="never prompt (prompts only appear on a terminal)")
     cluster.add_argument("--dry-run", action="store_true", help="print the plan and the diff; write nothing")
     cluster.add_argument("--force", action="store_true", help="overwrite files changed since gitops-kit generated them")
@@ -78,12 +83,19 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         force=args.force,
         commit=not args.no_commit,
+        repo_url=args.repo_url,
+        kit_repo=args.gitops_kit_repo,
+        kit_rev=args.gitops_kit_rev,
     )
     result = generate(answers)
     plan = result.plan
     print(f"cluster {describe(result.cluster)}")
+    needs = "Argo CD's repo-server needs it as Secret sops-age, key keys.txt" if flavor == "argocd" else "Flux needs it as Secret sops-age"
     for key_path in result.new_keys:
-        print(f"age key for {result.cluster.name} written outside the repository: {key_path} (keep it safe; Flux needs it as Secret sops-age)")
+        if key_path.suffix == ".pem":
+            print(f"the fleet's Cluster Mesh CA written outside the repository: {key_path} (keep it safe; new mesh members need it)")
+        else:
+            print(f"age key for {result.cluster.name} written outside the repository: {key_path} (keep it safe; {needs})")
     if args.dry_run:
         for path in plan.create:
             print(f"  create {path}")

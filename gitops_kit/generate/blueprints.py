@@ -74,6 +74,7 @@ def load_blueprints() -> dict[str, Blueprint]:
                 secrets=tuple(cluster.get("secrets") or ()),
                 requires=tuple(data.get("requires") or ()),
                 doc=str(data.get("doc", "README.md")),
+                extra={"argocd": data.get("argocd") or {}},
             )
         )
     found.sort(key=lambda b: (b.order, b.name))

@@ -54,6 +54,11 @@ def update_config(text: str | None, fleet: Fleet, kubernetes: str) -> str:
         section = CommentedMap()
         data["fleet"] = section
     section["flavor"] = fleet.flavor
+    for offset, (key, value) in enumerate(fleet.settings().items(), start=1):
+        if key not in section:
+            section.insert(list(section).index("flavor") + offset, key, value)
+        elif section[key] != value:
+            section[key] = value
     pool = CommentedMap(ipv4=fleet.pool_ipv4, ipv6=fleet.pool_ipv6)
     pool.fa.set_flow_style()
     if section.get("pod-cidr-pool") != pool:

@@ -17,6 +17,11 @@ IPV4_PREFIX = 16
 IPV6_PREFIX = 64
 MAX_CLUSTER_ID = 255  # Cilium's default clustermesh.maxConnectedClusters
 FLAVORS = ("flux", "argocd")
+# where the fleet's own CI and pre-commit hooks get gitops-kit from (configurable per fleet)
+DEFAULT_KIT_REPO = "https://github.com/gitops-kit/gitops-kit"
+DEFAULT_KIT_REV = "v0.1.0"
+# Argo CD reads values and manifests from the fleet's Git URL; until the user gives it, an obvious placeholder
+PLACEHOLDER_REPO_URL = "https://git.example.com/REPLACE-ME/fleet.git"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,16 @@ class Fleet:
     pool_ipv4: str
     pool_ipv6: str
     clusters: tuple[Cluster, ...] = field(default_factory=tuple)
+    repo_url: str | None = None
+    kit_repo: str = DEFAULT_KIT_REPO
+    kit_rev: str = DEFAULT_KIT_REV
+
+    def settings(self) -> dict[str, str]:
+        """The fleet-wide settings recorded next to the clusters in `.gitops-kit.yaml`."""
+        found = {"gitops-kit-repo": self.kit_repo, "gitops-kit-rev": self.kit_rev}
+        if self.repo_url:
+            found["repo-url"] = self.repo_url
+        return found
 
     def get(self, name: str) -> Cluster | None:
         return next((c for c in self.clusters if c.name == name), None)
@@ -76,9 +91,35 @@ def parse_fleet(data: Any, where: str = ".gitops-kit.yaml: fleet") -> Fleet | No
     if not isinstance(raw_clusters, list):
         raise GenerateError(f"{where}.clusters: must be a list")
     clusters = tuple(_parse_cluster(item, f"{where}.clusters[{i}]") for i, item in enumerate(raw_clusters))
-    fleet = Fleet(str(flavor), str(pool4), str(pool6), clusters)
+    settings = {}
+    for key in ("repo-url", "gitops-kit-repo", "gitops-kit-rev"):
+        if data.get(key) is not None:
+            settings[key] = check_setting(key, data[key], f"{where}.{key}")
+    fleet = Fleet(
+        str(flavor),
+        str(pool4),
+        str(pool6),
+        clusters,
+        repo_url=settings.get("repo-url"),
+        kit_repo=settings.get("gitops-kit-repo", DEFAULT_KIT_REPO),
+        kit_rev=settings.get("gitops-kit-rev", DEFAULT_KIT_REV),
+    )
     check_consistency(fleet, where)
     return fleet
+
+
+def check_setting(key: str, value: Any, where: str) -> str:
+    """A URL or revision that ends up inside generated YAML and CI files: no spaces, quotes or template syntax."""
+    import re
+
+    text = str(value)
+    if key == "gitops-kit-rev":
+        ok = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}", text)
+    else:
+        ok = re.fullmatch(r"(https|ssh)://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?|git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+", text)
+    if not ok or ".." in text:
+        raise GenerateError(f"{where}: {text!r} is not a plain URL{' or revision' if key == 'gitops-kit-rev' else ''} (no spaces, quotes or template syntax)")
+    return text
 
 
 def _parse_cluster(item: Any, where: str) -> Cluster:

@@ -32,23 +32,80 @@ def render_fleet(fleet: Fleet, params: Mapping[str, Mapping[str, Mapping[str, An
         work = Path(temp)
         config_file = _cookiecutter_config(work)
         out = work / "out"
-        _cookiecutter(cookiecutters_path(f"{fleet.flavor}-repo"), out, config_file, {"fleet": _fleet_context(fleet)})
-        used = [b for b in blueprints.values() if any(b.name in c.addons for c in fleet.clusters)]
-        for blueprint in used:
-            _copy_tree(blueprint.folder / "controllers", out / OUTPUT_NAME / "infrastructure" / "controllers" / "base" / blueprint.name)
-            if blueprint.has_configs:
-                _copy_tree(blueprint.folder / "configs", out / OUTPUT_NAME / "infrastructure" / "configs" / "base" / blueprint.name)
-        for cluster in fleet.clusters:
-            selected = [blueprints[name] for name in blueprints if name in cluster.addons]
-            template = _cluster_template(work / f"template-{cluster.name}", fleet.flavor, selected)
-            context = _cluster_context(fleet, cluster, selected, params.get(cluster.name, {}))
-            _cookiecutter(template, out, config_file, context)
+        fleet_context = {"fleet": _fleet_context(fleet)}
+        _cookiecutter(cookiecutters_path("fleet-common"), out, config_file, fleet_context)
+        _cookiecutter(cookiecutters_path(f"{fleet.flavor}-repo"), out, config_file, fleet_context)
         root = out / OUTPUT_NAME
+        used = [b for b in blueprints.values() if any(b.name in c.addons for c in fleet.clusters)]
+        if fleet.flavor == "argocd":
+            _render_argocd(fleet, params, blueprints, used, work, out, config_file)
+        else:
+            _render_flux(fleet, params, blueprints, used, work, out, config_file)
         return {
             path.relative_to(root).as_posix(): path.read_bytes()
             for path in sorted(root.rglob("*"))
             if path.is_file()
         }
+
+
+def _render_flux(fleet, params, blueprints, used, work: Path, out: Path, config_file: Path) -> None:
+    root = out / OUTPUT_NAME
+    for blueprint in used:
+        _copy_tree(blueprint.folder / "controllers", root / "infrastructure" / "controllers" / "base" / blueprint.name)
+        if blueprint.has_configs:
+            _copy_tree(blueprint.folder / "configs", root / "infrastructure" / "configs" / "base" / blueprint.name)
+    for cluster in fleet.clusters:
+        selected = [blueprints[name] for name in blueprints if name in cluster.addons]
+        template = _cluster_template(work / f"template-{cluster.name}", fleet.flavor, selected)
+        context = _cluster_context(fleet, cluster, selected, params.get(cluster.name, {}))
+        _cookiecutter(template, out, config_file, context)
+
+
+def _render_argocd(fleet, params, blueprints, used, work: Path, out: Path, config_file: Path) -> None:
+    from . import argocd
+
+    root = out / OUTPUT_NAME
+    for blueprint in used:
+        plain = argocd.plain_files(blueprint)
+        target = root / "addons" / blueprint.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in plain:
+            shutil.copyfile(blueprint.folder / "controllers" / name, target / name)
+        (target / "kustomization.yaml").write_bytes(argocd.addon_kustomization(plain))
+        if blueprint.has_configs:
+            _copy_tree(blueprint.folder / "configs", target / "configs")
+    for cluster in fleet.clusters:
+        selected = [blueprints[name] for name in blueprints if name in cluster.addons]
+        template = _cluster_template(work / f"template-{cluster.name}", fleet.flavor, selected)
+        context = _cluster_context(fleet, cluster, selected, params.get(cluster.name, {}))
+        layout: dict[str, dict[str, Any]] = {}
+        for blueprint in selected:
+            own = [*blueprint.resources, *blueprint.secrets]
+            shared = bool(argocd.plain_files(blueprint))
+            path = f"clusters/{cluster.name}/addons/{blueprint.name}" if own else f"addons/{blueprint.name}" if shared else ""
+            layout[blueprint.name] = {"path": path, "shared": shared}
+        bare = {b.name: argocd.charts(b, []) for b in selected}
+        context["argo"] = {"apps": argocd.applications(selected, bare, cluster.name, layout)}
+        _cookiecutter(template, out, config_file, context)
+        for blueprint in selected:
+            merged = argocd.charts(blueprint, argocd.rendered_patches(root, cluster.name, blueprint))
+            for path, content in argocd.values_files(cluster.name, {blueprint.name: merged}).items():
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_bytes(content)
+            folder = root / "clusters" / cluster.name / "addons" / blueprint.name
+            if layout[blueprint.name]["path"].startswith("clusters/"):
+                folder.mkdir(parents=True, exist_ok=True)
+                secrets = list(blueprint.secrets)
+                (folder / "kustomization.yaml").write_bytes(
+                    argocd.cluster_addon_kustomization(cluster.name, blueprint.name, layout[blueprint.name]["shared"], list(blueprint.resources), secrets)
+                )
+                if secrets:
+                    (folder / argocd.SECRET_GENERATOR).write_bytes(argocd.secret_generator(blueprint.name, secrets))
+            elif folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        addons_dir = root / "clusters" / cluster.name / "addons"
+        if addons_dir.is_dir() and not any(addons_dir.iterdir()):
+            addons_dir.rmdir()
 
 
 def _cookiecutter_config(work: Path) -> Path:
@@ -83,10 +140,16 @@ def _copy_tree(source: Path, target: Path) -> None:
 def _cluster_template(folder: Path, flavor: str, blueprints: list[Blueprint]) -> Path:
     """The flavour's per-cluster template plus each add-on's `cluster/` files, as one cookiecutter template."""
     shutil.copytree(cookiecutters_path(f"{flavor}-cluster"), folder)
-    target = folder / "{{cookiecutter._dir}}" / "infrastructure" / "controllers" / "{{cookiecutter.cluster.name}}"
+    base = folder / "{{cookiecutter._dir}}"
     for blueprint in blueprints:
         for name in (*blueprint.patches, *blueprint.resources, *blueprint.secrets):
-            shutil.copyfile(blueprint.folder / "cluster" / name, target / f"{blueprint.name}-{name}")
+            if flavor == "argocd":
+                # Argo CD: one folder per add-on (its kustomization and KSOPS generator are written after rendering)
+                target = base / "clusters" / "{{cookiecutter.cluster.name}}" / "addons" / blueprint.name / name
+            else:
+                target = base / "infrastructure" / "controllers" / "{{cookiecutter.cluster.name}}" / f"{blueprint.name}-{name}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(blueprint.folder / "cluster" / name, target)
     return folder
 
 
@@ -102,7 +165,21 @@ def mesh_peers(fleet: Fleet, cluster: Cluster) -> list[dict[str, Any]]:
 
 
 def _fleet_context(fleet: Fleet) -> dict[str, Any]:
-    return {"flavor": fleet.flavor, "clusters": [c.name for c in fleet.clusters]}
+    from .fleet import PLACEHOLDER_REPO_URL
+
+    kit = fleet.kit_repo.rstrip("/").removesuffix(".git")
+    github = kit.startswith("https://github.com/")
+    owner_repo = kit.removeprefix("https://github.com/") if github else ""
+    if github:
+        gitlab_template = f"https://raw.githubusercontent.com/{owner_repo}/{fleet.kit_rev}/templates/gitlab-ci.yml"
+    else:
+        gitlab_template = f"{kit}/-/raw/{fleet.kit_rev}/templates/gitlab-ci.yml"
+    return {
+        "flavor": fleet.flavor,
+        "clusters": [c.name for c in fleet.clusters],
+        "repo_url": fleet.repo_url or PLACEHOLDER_REPO_URL,
+        "kit": {"repo": kit, "rev": fleet.kit_rev, "action": f"{owner_repo}@{fleet.kit_rev}" if github else "", "gitlab_template": gitlab_template},
+    }
 
 
 def _cluster_context(
@@ -118,6 +195,7 @@ def _cluster_context(
             values["mig_configs"] = gpu_models()[values["gpu-model"]]
         params[blueprint.name] = values
     return {
+        "fleet": _fleet_context(fleet),
         "cluster": {
             "name": cluster.name,
             "id": cluster.id,

@@ -26,8 +26,16 @@ def is_secret_path(path: str) -> bool:
     return name.endswith(SECRET_SUFFIX) and name != SOPS_CONFIG
 
 
-def cluster_path_regex(cluster: str) -> str:
+def cluster_path_regex(cluster: str, flavor: str = "flux") -> str:
+    if flavor == "argocd":
+        return rf"^clusters/{re.escape(cluster)}/.*\.sops\.ya?ml$"
     return rf"^(infrastructure/(controllers|configs)|apps)/{re.escape(cluster)}/.*\.sops\.ya?ml$"
+
+
+def secret_cluster(path: str) -> str:
+    """The cluster a generated secret belongs to: `clusters/<c>/…` (Argo CD) or `…/<c>/<file>` (Flux)."""
+    parts = path.split("/")
+    return parts[1] if parts[0] == "clusters" else parts[-2]
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ def default_key_path(repo: Path, cluster: str) -> Path:
     return base / repo.resolve().name / f"{cluster}.agekey"
 
 
-def choose_recipient(repo: Path, cluster: str, given: str | None, sops_text: str | None) -> Recipient:
+def choose_recipient(repo: Path, cluster: str, given: str | None, sops_text: str | None, flavor: str = "flux") -> Recipient:
     """The recipient given, else the one `.sops.yaml` already uses for the cluster, else a key file's, else a new key."""
     if given:
         return Recipient(_check_recipient(given))
@@ -52,7 +60,7 @@ def choose_recipient(repo: Path, cluster: str, given: str | None, sops_text: str
 
         data = YAML(typ="safe").load(sops_text) or {}
         for rule in data.get("creation_rules") or []:
-            if isinstance(rule, dict) and rule.get("path_regex") == cluster_path_regex(cluster) and rule.get("age"):
+            if isinstance(rule, dict) and rule.get("path_regex") == cluster_path_regex(cluster, flavor) and rule.get("age"):
                 return Recipient(_csv_or_list(rule["age"])[0])
     key_path = default_key_path(repo, cluster)
     if key_path.is_file():
@@ -75,7 +83,7 @@ def _check_recipient(text: str) -> str:
     return text
 
 
-def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str) -> bytes:
+def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str, flavor: str = "flux") -> bytes:
     """`.sops.yaml` content with the cluster's creation rule (round-trip edit of the existing file)."""
     from ..secrets.sops_config import ensure_creation_rule
 
@@ -83,7 +91,7 @@ def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str) -
         path = Path(temp) / SOPS_CONFIG
         if sops_text is not None:
             path.write_text(sops_text, encoding="utf-8")
-        ensure_creation_rule(path, cluster_path_regex(cluster), [recipient])
+        ensure_creation_rule(path, cluster_path_regex(cluster, flavor), [recipient])
         return path.read_bytes()
 
 

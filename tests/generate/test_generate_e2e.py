@@ -35,8 +35,8 @@ def new(repo: Path, name: str, *extra: str) -> int:
 @pytest.fixture(scope="module")
 def fleet_repo(tmp_path_factory) -> Path:
     """A three-cluster Flux fleet with every add-on, generated once for this module."""
-    keys = tmp_path_factory.mktemp("keys")
     repo = tmp_path_factory.mktemp("fleet") / "repo"
+    keys = repo.parent / "keys"  # fleet_copy copies it: new mesh members need the fleet's CA
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GITOPS_KIT_KEY_DIR", str(keys))
         for name in CLUSTERS:
@@ -47,6 +47,7 @@ def fleet_repo(tmp_path_factory) -> Path:
 @pytest.fixture
 def fleet_copy(fleet_repo, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    shutil.copytree(fleet_repo.parent / "keys", tmp_path / "keys")
     target = tmp_path / "repo"
     shutil.copytree(fleet_repo, target, symlinks=True)
     return target
@@ -89,7 +90,21 @@ def test_helm_and_github_templating_survive_cookiecutter(fleet_repo):
     assert 'namespace = "{{ .Release.Namespace }}"' in runners
     assert "ulimit -n 1048576" in runners
     workflow = (fleet_repo / ".github/workflows/validate.yaml").read_text()
+    assert "uses: gitops-kit/gitops-kit@v0.1.0" in workflow  # the project's own Action
+
+
+def test_ci_without_the_github_action_keeps_github_expressions(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / "repo"
+    assert main(["new", "cluster", "c1", "--repo", str(repo), "--addons", "storage", "--no-input", "--no-commit",
+                 "--gitops-kit-repo", "https://gitlab.example.org/tools/gitops-kit", "--gitops-kit-rev", "v0.2.0"]) == 0
+    workflow = (repo / ".github/workflows/validate.yaml").read_text()
     assert "if: ${{ always() }}" in workflow
+    assert "git+https://gitlab.example.org/tools/gitops-kit@v0.2.0" in workflow
+    gitlab = YAML(typ="safe").load((repo / ".gitlab-ci.yml").read_text())
+    assert gitlab["include"] == [{"remote": "https://gitlab.example.org/tools/gitops-kit/-/raw/v0.2.0/templates/gitlab-ci.yml"}]
+    hooks = YAML(typ="safe").load((repo / ".pre-commit-config.yaml").read_text())["repos"][0]
+    assert (hooks["repo"], hooks["rev"]) == ("https://gitlab.example.org/tools/gitops-kit", "v0.2.0")
 
 
 def test_secrets_are_encrypted_and_keys_stay_outside(fleet_repo):
