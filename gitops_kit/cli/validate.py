@@ -18,7 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="validate manifests and repository structure",
-        description="Load every YAML file under PATH (default: .), run all enabled rules and report findings.",
+        description=(
+            "Load every YAML file under PATH (default: .), render the kustomization roots, run all enabled rules and "
+            "report findings. With --changed-since REF only the overlays and files the changes since REF affect are "
+            "validated (docs/pr-mode.md). On a terminal, runs longer than 2 s show a progress display on stderr "
+            "(not in CI, not with --quiet)."
+        ),
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     parser.add_argument(
@@ -34,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fail-on", choices=["error", "warning", "info"], help="lowest severity that exits 1 (default: error)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no notes or summary line")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no notes, summary line or progress display")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour (default: auto)")
     parser.add_argument("-c", "--config", metavar="FILE", help="configuration file (default: <root>/.gitops-kit.yaml)")
     parser.add_argument("--baseline", metavar="FILE", help="ignore findings recorded in this baseline file")
