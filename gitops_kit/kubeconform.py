@@ -21,6 +21,8 @@ from .schemas import SchemaIssue, SchemaSettings, builtin_schema, bundled_crd_sc
 from .tools import ToolError, find_tool, parse_version, require_version, run
 
 MINIMUM_VERSION = (0, 6, 0)
+#: seconds one kubeconform call may take (one object per call); GITOPS_KIT_TOOL_TIMEOUT lowers it
+TIMEOUT = 60.0
 INSTALL_HINT = "install kubeconform v0.6+ (https://github.com/yannh/kubeconform/releases) or use --schema-engine builtin"
 _V07 = re.compile(r"- at '([^']*)': (.*?)(?=\s+- at '|\Z)", re.S)
 _V06 = re.compile(r"jsonschema: '([^']*)' does not validate with \S+: (.*)\Z", re.S)
@@ -142,7 +144,7 @@ class KubeconformService:
     def _run(self, data: Mapping[str, Any]) -> Result | None:
         self._export_bundled(str(data.get("apiVersion", "")), str(data.get("kind", "")))
         # JSON is YAML: one object on stdin, so rendered objects (no file of their own) work too
-        result = run(self._arguments(), input=json.dumps(prepare(data), default=str).encode(), tool="kubeconform")
+        result = run(self._arguments(), input=json.dumps(prepare(data), default=str).encode(), timeout=TIMEOUT, tool="kubeconform")
         if result.returncode not in (0, 1):
             raise ToolError(f"kubeconform exited {result.returncode}: {result.error_text or 'no error message'}")
         results = parse_output(result.text)

