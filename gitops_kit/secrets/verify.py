@@ -1,4 +1,4 @@
-"""Offline verification of sops files with an age identity: data key, every value's GCM tag, the MAC.
+"""Offline verification of sops files with an age identity or a PGP key: data key, every value's GCM tag, the MAC.
 
 Reimplements sops' decrypt-side checks (sops.go Tree.Decrypt) so a repository can be verified in CI
 without the sops binary. Problems name the file, the line and the key path — never a value.
@@ -12,11 +12,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import UserError
 from .keys import read_identities
 from .sopsfile import EncValue, SopsFile, SopsFileError, age_recipients, parse_enc, parse_json, parse_yaml, selection_rule, should_be_encrypted
+
+if TYPE_CHECKING:
+    from .pgp import PgpKeyring
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def _typed(plain: bytes, kind: str) -> bytes:
     return plain
 
 
-def verify_document_set(name: str, parsed: SopsFile, identities: list[Any]) -> list[Problem]:
+def verify_document_set(name: str, parsed: SopsFile, identities: list[Any], pgp: "PgpKeyring | None" = None) -> list[Problem]:
     metadata = parsed.metadata
     if metadata is None:
         return [Problem(name, 1, "", "sops-format", "no sops metadata in the first document; the file is not encrypted")]
@@ -124,12 +127,13 @@ def verify_document_set(name: str, parsed: SopsFile, identities: list[Any]) -> l
     except re.error:
         return [Problem(name, line, f"sops.{rule[0]}", "sops-format", "the file's selection regex is not valid")]
     if metadata.get("key_groups"):
-        return [Problem(name, line, "sops", "sops-key", "key_groups/Shamir files cannot be verified offline; use `sops decrypt`")]
-    if not age_recipients(metadata):
-        return [Problem(name, line, "sops", "sops-key", "no age recipient in the file; offline verification supports age keys only")]
+        return [_unverified(name, line, "key_groups (Shamir secret sharing) need several keys combined")]
     key = data_key(metadata, identities)
+    pgp_entries = [e for e in metadata.get("pgp") or [] if isinstance(e, dict)]
+    if key is None and pgp_entries and pgp is not None:
+        key = pgp.data_key(pgp_entries)
     if key is None:
-        return [Problem(name, line, "sops.age", "sops-key", "none of the given age identities can decrypt the data key (--age-key-file, SOPS_AGE_KEY_FILE)")]
+        return [_no_key(name, line, metadata, identities, pgp_entries, pgp)]
     problems: list[Problem] = []
     mac_only = metadata.get("mac_only_encrypted") is True
     digest = hashlib.sha512()
@@ -176,7 +180,43 @@ def verify_document_set(name: str, parsed: SopsFile, identities: list[Any]) -> l
     return problems
 
 
-def verify_file(path: Path, identities: list[Any], display: str | None = None) -> list[Problem]:
+#: problems that mean "not checked", not "broken": `secrets verify` exits 3 when these are all it found
+UNVERIFIED = "sops-unverified"
+_SERVICE_KEYS = {"kms": "AWS KMS", "gcp_kms": "GCP KMS", "azure_kv": "Azure Key Vault", "hc_vault": "HashiCorp Vault", "hckms": "HuaweiCloud KMS"}
+
+
+def _unverified(name: str, line: int, why: str) -> Problem:
+    return Problem(name, line, "sops", UNVERIFIED, f"cannot verify offline: {why}; use `sops decrypt` (it checks the MAC)")
+
+
+def _no_key(name: str, line: int, metadata: dict[str, Any], identities: list[Any], pgp_entries: list[Any], pgp: "PgpKeyring | None") -> Problem:
+    """Why no data key: a key that does not fit is a problem; a key type gitops-kit cannot use is "unverified"."""
+    age = age_recipients(metadata)
+    classic_age = [r for r in age if not r.startswith("age1pq")]
+    pgp_usable = bool(pgp_entries) and pgp is not None and pgp.unavailable is None
+    # keys the user named that do not fit are a problem; an unrelated personal keyring only means "not checked"
+    if (classic_age and identities) or (pgp_usable and pgp is not None and pgp.explicit):
+        tried = [kind for kind, used in (("age identities", classic_age and identities), ("PGP keys", pgp_usable)) if used]
+        return Problem(name, line, "sops", "sops-key",
+                       f"none of the given {' or '.join(tried)} can decrypt the data key (--age-key-file, --pgp-key-file)")
+    reasons = []
+    if classic_age:
+        reasons.append("no age identity given (--age-key-file, SOPS_AGE_KEY_FILE)")
+    if len(classic_age) < len(age):
+        reasons.append("post-quantum age recipients are not supported offline")
+    if pgp_entries:
+        if pgp is None:
+            why = "no PGP key given (--pgp-key-file)"
+        else:
+            why = pgp.unavailable or f"no key in the GnuPG keyring {pgp.home} can decrypt it (pass --pgp-key-file)"
+        reasons.append(f"PGP: {why}")
+    services = [label for field, label in _SERVICE_KEYS.items() if metadata.get(field)]
+    if services:
+        reasons.append(f"the data key is also wrapped for {', '.join(services)}, which needs that service")
+    return _unverified(name, line, "; ".join(reasons) or "the file lists no recipient")
+
+
+def verify_file(path: Path, identities: list[Any], display: str | None = None, pgp: "PgpKeyring | None" = None) -> list[Problem]:
     name = display or str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -186,7 +226,7 @@ def verify_file(path: Path, identities: list[Any], display: str | None = None) -
         parsed = parse_json(text) if Path(path).suffix.lower() == ".json" or _binary_store(path, text) else parse_yaml(text)
     except SopsFileError as error:
         return [Problem(name, error.line or 1, "", "sops-format", str(error))]
-    return verify_document_set(name, parsed, identities)
+    return verify_document_set(name, parsed, identities, pgp)
 
 
 def _binary_store(path: Path, text: str) -> bool:
@@ -194,8 +234,8 @@ def _binary_store(path: Path, text: str) -> bool:
     return Path(path).suffix.lower() not in (".yaml", ".yml", ".json", ".env", ".ini") and text.lstrip().startswith("{")
 
 
-def verify_paths(paths: Iterable[Path], identities: list[Any]) -> list[Problem]:
+def verify_paths(paths: Iterable[Path], identities: list[Any], pgp: "PgpKeyring | None" = None) -> list[Problem]:
     problems: list[Problem] = []
     for path in paths:
-        problems.extend(verify_file(path, identities))
+        problems.extend(verify_file(path, identities, pgp=pgp))
     return problems

@@ -48,10 +48,11 @@ def test_upstream_vectors_verify_like_real_sops(vectors, vector, key):
     assert _sops_accepts(path, key_file)
 
 
-def test_no_mac_vector_is_a_mac_finding(vectors):
-    # PGP-only vector: offline verification says it cannot check (age only), never "ok"
+def test_pgp_only_vector_without_a_pgp_key_is_unverified_not_ok(vectors):
+    # PGP-only vector and no PGP key: offline verification says it cannot check, never "ok"
     problems = verify_file(vectors / "getsops/sops/functional-tests/res/no_mac.yaml", [])
-    assert [p.code for p in problems] == ["sops-key"]
+    assert [p.code for p in problems] == ["sops-unverified"]
+    assert "cannot verify offline" in problems[0].message and "sops decrypt" in problems[0].message
 
 
 TAMPERS = {
