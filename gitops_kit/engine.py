@@ -14,7 +14,7 @@ from .config import Config, find_root, load_config
 from .discover import Discovery, SourcePath, discover
 from .errors import UserError
 from .loader import line_ignores, load_file
-from .model import DocRef, Document, Finding, Report, Severity, Violation
+from .model import DocRef, Document, Finding, Report, Severity, Violation, object_setattr
 from .rulebase import Context, Rule, RuleEntry, load_rule, rule_entries
 
 TYPE_CHECKING = False
@@ -117,6 +117,9 @@ class Engine:
         self.documents = 0
         #: run-level notes for the report (e.g. a rule that crashed while aggregating)
         self.notes: list[str] = []
+        #: findings already located and filtered by worker processes (parallel.py), merged in `findings`
+        self.precomputed: list[Finding] = []
+        self.suppressed_elsewhere = 0
 
     # -- check ---------------------------------------------------------------------------------
     def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
@@ -126,38 +129,56 @@ class Engine:
         only objects in manifest files reach kind-dispatched rules. A file whose documents are all
         non-objects (a values file, a config) is not a manifest.
         """
-        has_objects = manifest and any(doc.is_object for doc in docs)
+        objects = [isinstance(doc.data, dict) and ("kind" in doc.data or "apiVersion" in doc.data) for doc in docs]
+        has_objects = manifest and any(objects)
         context = self.context
-        ruleset = self.ruleset
-        for doc in docs:
-            is_object = has_objects and doc.is_object
-            doc.manifest = has_objects
-            if has_objects:
-                self.documents += 1
+        checks_for = self.ruleset.checks_for
+        collectors_for = self.ruleset.collectors_for
+        violations = self.violations
+        if has_objects:
+            self.documents += len(docs)
+        for doc, is_object in zip(docs, objects):
+            is_object = has_objects and is_object
+            if doc.manifest is not has_objects:
+                object_setattr(doc, "manifest", has_objects)  # plain slot write: Document.__setattr__ is for `data`
             kind = doc.kind
-            for rule in ruleset.checks_for(kind, is_object):
-                self._run_check(rule, doc)
-            for rule in ruleset.collectors_for(kind, is_object):
+            # The hot loop: one call per (rule, document), no wrapper; a crash is isolated per rule.
+            for rule in checks_for(kind, is_object):
                 try:
-                    record = rule.collect(doc, context)  # type: ignore[misc]
+                    for violation in rule.check(doc, context):  # type: ignore[misc]
+                        if violation.doc is None and violation.ref is None:
+                            violation.doc = doc
+                        violations.append((rule, violation))
                 except RecursionError:
-                    self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
-                    continue
+                    violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
                 except UserError:
                     raise  # configuration or tool problems are the user's to fix (exit 2), not rule bugs
                 except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
-                    self.violations.append((rule, _crash(rule, err, doc)))
+                    violations.append((rule, _crash(rule, err, doc)))
+            for rule in collectors_for(kind, is_object):
+                try:
+                    record = rule.collect(doc, context)  # type: ignore[misc]
+                except RecursionError:
+                    violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
+                    continue
+                except UserError:
+                    raise
+                except Exception as err:  # noqa: BLE001
+                    violations.append((rule, _crash(rule, err, doc)))
                     continue
                 if record is not None:
-                    scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
-                    by_scope = self.records.get(rule.id)
-                    if by_scope is None:
-                        by_scope = self.records[rule.id] = {}
-                    bucket = by_scope.get(scope)
-                    if bucket is None:
-                        by_scope[scope] = [record]
-                    else:
-                        bucket.append(record)
+                    self._keep(rule, doc, record)
+
+    def _keep(self, rule: Rule, doc: Document, record: Any) -> None:
+        scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
+        by_scope = self.records.get(rule.id)
+        if by_scope is None:
+            by_scope = self.records[rule.id] = {}
+        bucket = by_scope.get(scope)
+        if bucket is None:
+            by_scope[scope] = [record]
+        else:
+            bucket.append(record)
 
     def _run_check(self, rule: Rule, doc: Document) -> None:
         try:
@@ -173,20 +194,37 @@ class Engine:
             self.violations.append((rule, _crash(rule, err, doc)))
 
     def finish(self) -> None:
-        for rule in self.ruleset.loaded_aggregates():
-            for scope, records in sorted(self.records.get(rule.id, {}).items()):
-                try:
-                    for violation in rule.finish(records, self.context):  # type: ignore[misc]
-                        self.violations.append((rule, violation))
-                except UserError:
-                    raise
-                except Exception as err:  # noqa: BLE001 - one broken rule must not hide every other finding
-                    where = f" in {scope}" if scope else ""
-                    self.notes.append(
-                        f"rule {rule.id} crashed{where} ({type(err).__name__}); its findings there are missing — "
-                        "please report this bug"
-                    )
+        """Run every aggregate rule over the records still held (repository rules, unflushed scopes)."""
+        for rule_id in sorted(self.records):
+            rule = self.ruleset.get(rule_id)
+            for scope, records in sorted(self.records[rule_id].items()):
+                if rule is not None:
+                    self._finish(rule, scope, records)
         self.records.clear()
+
+    def flush_scope(self, scope: str) -> None:
+        """A scope (one directory of plain files, or one overlay) is complete: run its scope rules now
+        and drop their records, so memory does not grow with the size of the repository."""
+        for rule_id, by_scope in self.records.items():
+            records = by_scope.pop(scope, None) if scope else None
+            if records is not None:
+                rule = self.ruleset.get(rule_id)
+                if rule is not None and rule.scope == "scope":
+                    self._finish(rule, scope, records)
+                else:  # pragma: no cover - repository records are keyed "", never flushed
+                    by_scope[scope] = records
+
+    def _finish(self, rule: Rule, scope: str, records: list[Any]) -> None:
+        try:
+            for violation in rule.finish(records, self.context):  # type: ignore[misc]
+                self.violations.append((rule, violation))
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001 - one broken rule must not hide every other finding
+            where = f" in {scope}" if scope else ""
+            self.notes.append(
+                f"rule {rule.id} crashed{where} ({type(err).__name__}); its findings there are missing — please report this bug"
+            )
 
     def add_problem(self, rule_id: str, message: str, ref: DocRef, line: int, column: int) -> None:
         rule = self.ruleset.get(rule_id)
@@ -245,10 +283,17 @@ class Engine:
                     merged[key][1].add(overlay)
             else:
                 merged[key] = (finding, {overlay} if overlay else set())
+        for finding in self.precomputed:
+            key = finding.sort_key()
+            if key in merged:
+                merged[key][1].update(finding.overlays)
+            else:
+                merged[key] = (finding, set(finding.overlays))
+        suppressed += self.suppressed_elsewhere
         findings = []
         for finding, overlays in merged.values():
-            if overlays:
-                finding = Finding(**{**_fields(finding), "overlays": tuple(sorted(overlays))})
+            if overlays and tuple(sorted(overlays)) != finding.overlays:
+                finding = finding.replace(overlays=tuple(sorted(overlays)))
             findings.append(finding)
         findings.sort()
         return findings, suppressed
@@ -258,10 +303,6 @@ def _crash(rule: Rule, err: Exception, doc: Document) -> Violation:
     """A rule that raised: reported at the object (with the rule's id) instead of a traceback."""
     reason = str(err).splitlines()[0][:200] if str(err) else ""
     return Violation(f"internal error: rule crashed on this object ({type(err).__name__}: {reason}); please report this bug", doc=doc)
-
-
-def _fields(finding: Finding) -> dict[str, Any]:
-    return {name: getattr(finding, name) for name in Finding.__slots__}
 
 
 def _directory(file: str) -> str:
@@ -282,8 +323,51 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
     Files in `rendered_inputs` (read by a kustomization) get their load problems reported but their
     documents are checked through the renders only: a patch is a partial object.
     """
+    ordered = by_directory(sources)
+    jobs = worker_count(ordered)
+    if jobs > 1:
+        from .parallel import load_in_parallel
+
+        load_in_parallel(engine, ordered, rendered_inputs, jobs)
+    else:
+        load_serially(engine, ordered, rendered_inputs)
+
+
+def by_directory(sources: Iterable[SourcePath]) -> list[SourcePath]:
+    """Files grouped by directory (each directory's files contiguous, by name), so that a directory's
+    scope rules run as soon as its last file is loaded."""
+    return sorted(sources, key=lambda source: source.file.rpartition("/")[::2])
+
+
+def worker_count(sources: Sequence[SourcePath]) -> int:
+    """Processes for loading and checking: all cores for large inputs, one for small ones (forking
+    costs more than it saves below a few hundred files). `GITOPS_KIT_JOBS=N` sets it."""
+    import os
+
+    override = os.environ.get("GITOPS_KIT_JOBS", "")
+    if override.isdigit() and int(override) > 0:
+        return min(int(override), max(len(sources), 1))
+    if len(sources) < PARALLEL_MIN_FILES or not hasattr(os, "fork"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, len(sources) // PARALLEL_MIN_FILES * 2, 8))
+
+
+PARALLEL_MIN_FILES = 256
+
+
+def load_serially(engine: Engine, sources: Sequence[SourcePath], rendered_inputs: frozenset[str] | set[str] = frozenset()) -> None:
     limits = engine.config.limits
+    directory = None
     for source in sources:
+        current = _directory(source.file)
+        if current != directory:
+            if directory is not None:
+                engine.flush_scope(directory)
+            directory = current
         engine.files += 1
         docs, problems = load_file(source.path, source.file, limits)
         for problem in problems:
@@ -291,6 +375,8 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
             engine.add_problem(problem.rule_id, problem.message, ref, problem.line, problem.column)
         if source.file not in rendered_inputs:
             engine.check_documents(docs, manifest=source.is_manifest)
+    if directory is not None:
+        engine.flush_scope(directory)
 
 
 class _NothingRendered:
@@ -310,8 +396,9 @@ def render_into(engine: Engine, discovery: Discovery) -> "RenderResult | _Nothin
     from .render import render_overlays
 
     rendered = render_overlays(discovery, engine.config)
-    for docs in rendered.overlays.values():
+    for overlay, docs in rendered.overlays.items():
         engine.check_documents(docs)
+        engine.flush_scope(overlay)
     for problem in rendered.problems:
         rule = engine.ruleset.get(problem.rule_id)
         if problem.doc is not None and rule is not None:

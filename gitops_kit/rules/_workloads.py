@@ -7,15 +7,16 @@ locate, so a finding points at the exact container, volume or annotation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
-
 from ..model import Document, PathPart
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 Path = tuple[PathPart, ...]
 
 #: kind → path of its pod template (the object holding `metadata` and `spec` of the pod)
-POD_TEMPLATE_PATHS: Mapping[str, Path] = {
+POD_TEMPLATE_PATHS: dict[str, Path] = {
     "Pod": (),
     "Deployment": ("spec", "template"),
     "StatefulSet": ("spec", "template"),
@@ -31,13 +32,18 @@ WORKLOAD_KINDS = frozenset(POD_TEMPLATE_PATHS)
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 
-@dataclass(frozen=True, slots=True)
 class PodTemplate:
-    """The pod part of a workload: its metadata and spec, and where they are in the document."""
+    """The pod part of a workload: its metadata and spec, and where they are in the document.
 
-    path: Path  # path of the template (metadata + spec); () for a bare Pod
-    metadata: Mapping[str, Any]
-    spec: Mapping[str, Any]
+    `path` is the path of the template (metadata + spec); () for a bare Pod.
+    """
+
+    __slots__ = ("path", "metadata", "spec")
+
+    def __init__(self, path: Path, metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.spec = spec
 
     @property
     def spec_path(self) -> Path:
@@ -53,12 +59,17 @@ class PodTemplate:
         return self.path + ("metadata", "annotations")
 
 
-@dataclass(frozen=True, slots=True)
 class Container:
-    name: str
-    data: Mapping[str, Any]
-    path: Path  # e.g. ("spec", "template", "spec", "containers", 0)
-    list_name: str  # containers | initContainers | ephemeralContainers
+    """One container: `path` e.g. ("spec", "template", "spec", "containers", 0); `list_name` is
+    containers, initContainers or ephemeralContainers."""
+
+    __slots__ = ("name", "data", "path", "list_name")
+
+    def __init__(self, name: str, data: Mapping[str, Any], path: Path, list_name: str) -> None:
+        self.name = name
+        self.data = data
+        self.path = path
+        self.list_name = list_name
 
 
 def _get(data: Any, path: Path) -> Any:
@@ -72,8 +83,19 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
+_last: list = [None, None, None]  # (document, its data, its pod template): several rules ask in a row
+
+
 def pod_template(doc: Document) -> PodTemplate | None:
     """The pod template of a workload document, or None when the kind has none or it is malformed."""
+    if _last[0] is doc and _last[1] is doc.data:
+        return _last[2]
+    pod = _pod_template(doc)
+    _last[0], _last[1], _last[2] = doc, doc.data, pod
+    return pod
+
+
+def _pod_template(doc: Document) -> PodTemplate | None:
     path = POD_TEMPLATE_PATHS.get(doc.kind)
     if path is None:
         return None

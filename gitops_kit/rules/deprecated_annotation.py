@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
 
 from ..model import Document, PathPart, Severity, Violation
 from ..rulebase import Context, Rule
 from ._versions import latest_releases, parse_version, target_version
 from ._workloads import pod_template
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
-@dataclass(frozen=True, slots=True)
+
 class DeprecatedAnnotation:
-    key: str
-    on: frozenset[str]  # "pod" = pod metadata of any workload; else object kinds
-    since: str
-    ignored_since: str
-    replacement: str
-    conflicts_with: tuple[PathPart, ...]
+    """One row of the data file; `on`: "pod" = pod metadata of any workload, else object kinds."""
+
+    __slots__ = ("key", "on", "since", "ignored_since", "replacement", "conflicts_with")
+
+    def __init__(
+        self, key: str, on: frozenset[str], since: str, ignored_since: str, replacement: str, conflicts_with: tuple[PathPart, ...]
+    ) -> None:
+        self.key = key
+        self.on = on
+        self.since = since
+        self.ignored_since = ignored_since
+        self.replacement = replacement
+        self.conflicts_with = conflicts_with
 
     def matches(self, annotation: str) -> bool:
         return annotation.startswith(self.key) if self.key.endswith("/") else annotation == self.key
@@ -61,7 +69,16 @@ def _annotation_sets(doc: Document) -> Iterator[tuple[str, Mapping[str, Any], tu
         yield "pod", pod.annotations, pod.annotations_path
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> list[Violation]:
+    # Most objects carry no annotation at all, or none from the list: answer those without a generator.
+    annotations = doc.annotations
+    pod = pod_template(doc)
+    if not annotations and (pod is None or not pod.annotations):
+        return []
+    return list(_check(doc, ctx))
+
+
+def _check(doc: Document, ctx: Context) -> Iterator[Violation]:
     entries = catalogue()
     target = target_version(ctx, "kubernetes", latest_releases())
     seen: set[tuple[PathPart, ...]] = set()

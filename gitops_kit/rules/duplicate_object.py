@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
-
-from ..model import DocRef, Document, Severity, Violation
+from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
-class Seen(NamedTuple):
-    key: tuple[str, str, str, str]
-    ref: DocRef
-    object: str
-    overlay: str | None
+    from ..model import DocRef
+
+    Seen = tuple[tuple[str, str, str, str], DocRef]  # (group, kind, namespace, name), where
 
 
 def collect(doc: Document, ctx: Context) -> Seen | None:
-    if not doc.name or not doc.kind:
+    data = doc.data
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
         return None  # object-identity reports it
-    return Seen((doc.group, doc.kind, doc.namespace, doc.name), doc.ref, doc.object_id, doc.overlay)
+    name = metadata.get("name")
+    kind = doc.kind
+    if not name or not isinstance(name, str) or not kind:
+        return None
+    namespace = metadata.get("namespace")
+    api = data.get("apiVersion")
+    group = api.rpartition("/")[0] if isinstance(api, str) else ""
+    return ((group, kind, namespace if isinstance(namespace, str) else "", name), doc.ref)
 
 
 def finish(records: list[Seen], ctx: Context) -> Iterator[Violation]:
-    first: dict[tuple[str, str, str, str], Seen] = {}
-    for record in records:
-        earlier = first.get(record.key)
+    first: dict[tuple[str, str, str, str], DocRef] = {}
+    for key, ref in records:
+        earlier = first.get(key)
         if earlier is None:
-            first[record.key] = record
+            first[key] = ref
             continue
-        group = record.key[0] or "core"
+        group, kind, namespace, name = key
         yield Violation(
-            f"defined twice in this scope (API group {group}); first definition at {earlier.ref.file}:{earlier.ref.line}",
-            ref=record.ref,
-            object=record.object,
+            f"defined twice in this scope (API group {group or 'core'}); first definition at {earlier.file}:{earlier.line}",
+            ref=ref,
+            object="/".join(part for part in (kind, namespace, name) if part),
         )
 
 

@@ -1,0 +1,156 @@
+"""Load and check large inputs on every core: forked workers, deterministic merge.
+
+The files (already grouped by directory) are cut into contiguous chunks at directory boundaries,
+so every directory's scope rules run inside one process. The parent checks the first chunk itself
+while each forked child checks one other chunk and sends back, pickled through a pipe: its
+findings (located and suppressed there, in parallel), the records of repository rules (merged
+in chunk order, which is file order, so `finish` sees what a serial run sees), counts and notes.
+
+A child that fails for any reason other than a user error (a record that cannot be pickled, a
+crash) is not trusted: the parent checks that chunk itself, so the result never depends on it.
+Fork only: the children inherit the imported rules, configuration and compiled schemas for free.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+from .engine import Engine, load_serially
+from .errors import UserError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+    from .discover import SourcePath
+
+
+def split_by_directory(sources: Sequence[SourcePath], parts: int) -> list[list[SourcePath]]:
+    """`parts` contiguous chunks of about equal size, never splitting a directory."""
+    target = max(1, -(-len(sources) // parts))
+    chunks: list[list[SourcePath]] = [[]]
+    previous = None
+    for source in sources:
+        directory = source.file.rpartition("/")[0]
+        if len(chunks[-1]) >= target and directory != previous and len(chunks) < parts:
+            chunks.append([])
+        chunks[-1].append(source)
+        previous = directory
+    return [chunk for chunk in chunks if chunk]
+
+
+WARM_UP_FILES = 48
+
+
+def _leading_directories(chunk: list[SourcePath], at_least: int) -> tuple[list[SourcePath], list[SourcePath]]:
+    """The first whole directories holding at least `at_least` files, and the rest."""
+    index = min(at_least, len(chunk))
+    if index < len(chunk):
+        directory = chunk[index - 1].file.rpartition("/")[0]
+        while index < len(chunk) and chunk[index].file.rpartition("/")[0] == directory:
+            index += 1
+    return chunk[:index], chunk[index:]
+
+
+def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inputs: Any, jobs: int) -> None:
+    import threading
+
+    chunks = split_by_directory(sources, jobs)
+    if len(chunks) < 2 or threading.active_count() > 1:  # forking a threaded process is unsafe
+        load_serially(engine, sources, rendered_inputs)
+        return
+    # Warm up before forking: the first directories import the rule modules and compile the schema
+    # validators their kinds need, once, and every child inherits them.
+    warm_up, rest = _leading_directories(chunks[0], WARM_UP_FILES)
+    load_serially(engine, warm_up, rendered_inputs)
+    children = [_fork(engine, chunk, rendered_inputs) for chunk in chunks[1:]]
+    try:
+        load_serially(engine, rest, rendered_inputs)
+        for (pid, reader), chunk in zip(children, chunks[1:]):
+            result = _collect(pid, reader)
+            if result is None:
+                load_serially(engine, chunk, rendered_inputs)  # the child failed: do its part here
+            else:
+                _merge(engine, result)
+    except BaseException:
+        for pid, reader in children:
+            _reap(pid, reader, kill=True)
+        raise
+
+
+def _fork(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tuple[int, int]:
+    reader, writer = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: check the chunk, send the result, exit without running parent cleanup
+        code = 0
+        try:
+            os.close(reader)
+            payload = pickle.dumps(_work(engine, chunk, rendered_inputs), protocol=pickle.HIGHEST_PROTOCOL)
+        except UserError as err:
+            payload = pickle.dumps(("user-error", err), protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001 - anything else: the parent redoes this chunk
+            payload, code = b"", 1
+        try:
+            with os.fdopen(writer, "wb") as pipe:
+                pipe.write(payload)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        os._exit(code)
+    os.close(writer)
+    return pid, reader
+
+
+def _work(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tuple:
+    child = Engine(engine.config, engine.ruleset, engine.context)
+    load_serially(child, chunk, rendered_inputs)
+    repository_records = child.records  # scope records were flushed per directory
+    child.records = {}
+    findings, suppressed = child.findings()
+    return ("ok", findings, suppressed, repository_records, child.files, child.documents, child.notes)
+
+
+def _collect(pid: int, reader: int) -> tuple | None:
+    with os.fdopen(reader, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        return None
+    result = pickle.loads(payload)
+    if result[0] == "user-error":
+        raise result[1]
+    return result
+
+
+def _merge(engine: Engine, result: tuple) -> None:
+    _, findings, suppressed, records, files, documents, notes = result
+    engine.precomputed.extend(findings)
+    engine.suppressed_elsewhere += suppressed
+    engine.files += files
+    engine.documents += documents
+    engine.notes.extend(notes)
+    for rule_id, by_scope in records.items():
+        mine = engine.records.setdefault(rule_id, {})
+        for scope, items in by_scope.items():
+            mine.setdefault(scope, []).extend(items)
+
+
+def _reap(pid: int, reader: int, kill: bool) -> None:
+    import signal
+
+    if kill:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    try:
+        os.close(reader)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
