@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import Any, Iterator, Mapping, NamedTuple
 
@@ -102,14 +103,14 @@ class _Disk:
         self._docs: dict[str, list[Document] | None] = {}
 
     def exists(self, file: str) -> bool:
-        return posixpath.isfile(posixpath.join(self.root, file))
+        return os.path.isfile(posixpath.join(self.root, file))
 
     def documents(self, file: str) -> list[Document] | None:
         if file not in self._docs:
             from ..loader import load_file
 
             path = posixpath.join(self.root, file)
-            docs, _problems = load_file(path, file) if posixpath.isfile(path) else ([], [])
+            docs, _problems = load_file(path, file) if os.path.isfile(path) else ([], [])
             self._docs[file] = docs or None
         return self._docs[file]
 
