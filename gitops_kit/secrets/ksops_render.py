@@ -114,8 +114,17 @@ def _generator(repo: Path, root: str, config: str, data: dict[str, Any]) -> Gene
 
 
 def _files_under(directory: Path) -> Iterable[Path]:
+    """Files, and symlinked folders as they are (linked, not walked: a link loop must not hang us)."""
     for current, subdirs, names in os.walk(directory, followlinks=False):
-        subdirs[:] = [d for d in subdirs if d not in _SKIP_DIRS]
+        kept = []
+        for name in subdirs:
+            if name in _SKIP_DIRS:
+                continue
+            if os.path.islink(os.path.join(current, name)):
+                yield Path(current) / name
+            else:
+                kept.append(name)
+        subdirs[:] = kept
         for name in names:
             yield Path(current) / name
 

@@ -170,3 +170,18 @@ def test_cached_render_never_holds_plaintext(argo_repo, tmp_path, monkeypatch):
     assert stored, "the KSOPS render (ciphertext only) is cached"
     assert all(CANARY.encode() not in p.read_bytes() for p in stored)
     assert any(b"ENC[AES256_GCM," in p.read_bytes() for p in stored)
+
+
+def test_a_broken_ksops_overlay_still_gets_its_encrypted_files_checked(argo_repo):
+    (argo_repo / "clusters/prod/apps/kustomization.yaml").write_text(
+        "resources:\n  - web.yaml\n  - missing.yaml\ngenerators:\n  - secret-generator.yaml\n"
+    )
+    encrypted = argo_repo / "clusters/prod/secrets/db.sops.yaml"
+    encrypted.write_text(encrypted.read_text().replace("password: ENC[AES256_GCM,data:", "password: ENC[AES256_GCM,data:!"))
+    report = validate([argo_repo])
+    assert [f.file for f in report.findings if f.rule_id == "kustomize-build"] == ["clusters/prod/apps/kustomization.yaml"]
+    # not rendered, so checked as the file it is
+    assert [(f.file, f.overlays) for f in report.findings if f.rule_id == "secret-not-encrypted"] == [
+        ("clusters/prod/secrets/db.sops.yaml", ())
+    ]
+
