@@ -161,6 +161,52 @@ def _render_cache(gitops_kit: str, fleet: Path, clusters: int, repeat: int, work
     return median(f"{label}, empty cache", first), median(f"{label}, cached", second)
 
 
+def _changed_since(gitops_kit: str, fleet: Path, clusters: int, repeat: int, workdir: Path) -> tuple[Measurement, Measurement]:
+    """A full `validate` of the fleet and `validate --changed-since HEAD` after one cluster's patch
+    changed, each run with its own empty render cache (what a pull-request job without a cache pays)."""
+    import git  # GitPython: a dependency of gitops-kit
+
+    repo_dir = workdir / f"pr-fleet-{clusters}"
+    shutil.rmtree(repo_dir, ignore_errors=True)
+    shutil.copytree(fleet, repo_dir)
+    repo = git.Repo.init(repo_dir)
+    repo.index.add([str(p.relative_to(repo_dir)) for p in repo_dir.rglob("*") if p.is_file() and ".git" not in p.parts])
+    actor = git.Actor("bench", "bench@example.org")
+    repo.index.commit("fleet", author=actor, committer=actor)
+    changed = repo_dir / "clusters" / f"cluster-{clusters // 2:03d}" / "replicas.yaml"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("replicas:", "replicas: 7 #"), encoding="utf-8")
+    full, pull_request = [], []
+    for index in range(repeat):
+        for runs, command in (
+            (full, [gitops_kit, "validate", "--quiet", str(repo_dir)]),
+            (pull_request, [gitops_kit, "validate", "--quiet", "--changed-since", "HEAD", str(repo_dir)]),
+        ):
+            cache = workdir / f"pr-cache-{index}"
+            shutil.rmtree(cache, ignore_errors=True)
+            runs.append(_measure("run", command, 1, env={**os.environ, "GITOPS_KIT_CACHE_DIR": str(cache)}))
+            shutil.rmtree(cache, ignore_errors=True)
+    label = f"validate fleet, {clusters} overlays"
+    return (
+        Measurement(f"{label}, full (empty cache)", statistics.median(r.seconds for r in full), statistics.median(r.rss_mib for r in full)),
+        Measurement(
+            f"{label}, --changed-since (1 cluster)",
+            statistics.median(r.seconds for r in pull_request),
+            statistics.median(r.rss_mib for r in pull_request),
+        ),
+    )
+
+
+def _hook_entry(hook_id: str) -> list[str]:
+    """The command of one of the project's pre-commit hooks, as pre-commit runs it (files appended)."""
+    import shlex
+
+    import yaml_rs
+
+    hooks = yaml_rs.loads((Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    entry = next(hook["entry"] for hook in hooks if hook["id"] == hook_id)
+    return shlex.split(entry)
+
+
 def _schema_alone(python: str, path: Path, repeat: int) -> tuple[Measurement, Measurement]:
     """In-process times of a bare yaml_rs load and of schema validation of the same objects (medians)."""
     loads, validations, loaded, validated = [], [], 0, 0
@@ -220,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", type=int, default=6000, help="small flat corpus (default 6000)")
     parser.add_argument("--large", type=int, default=60000, help="large flat corpus, for the memory bar (default 60000)")
     parser.add_argument("--clusters", type=int, default=0, help="also time validate on a fleet of this many clusters")
-    parser.add_argument("--render-clusters", type=int, default=20,
-                        help="overlays in the fleet for the render-cache bar (default 20)")
+    parser.add_argument("--render-clusters", type=int, default=50,
+                        help="overlays in the fleet for the render-cache and --changed-since bars (default 50)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is reported")
     parser.add_argument("--keep", type=Path, help="write the corpora here and keep them (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -255,8 +301,19 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
 
     repeat = args.repeat
     start_up = _measure("python -c pass", [python, "-c", "pass"], repeat)
-    one = _measure("gitops-kit validate one-file.yaml", [gitops_kit, "validate", str(one_file)], repeat, 3)
-    rows = [start_up, one]
+    # the pre-commit case: the schema cache is warm after a hook's first run; the cold row shows the first run
+    warm_cache = {**os.environ, "GITOPS_KIT_CACHE_DIR": str(workdir / "one-file-cache")}
+    _measure("warm-up", [gitops_kit, "validate", str(one_file)], 1, env=warm_cache)
+    one = _measure("gitops-kit validate one-file.yaml", [gitops_kit, "validate", str(one_file)], repeat, 3, env=warm_cache)
+    cold = []
+    for index in range(repeat):
+        cache = workdir / f"one-file-cold-{index}"
+        cold.append(_measure("cold", [gitops_kit, "validate", str(one_file)], 1, 3, env={**os.environ, "GITOPS_KIT_CACHE_DIR": str(cache)}))
+        shutil.rmtree(cache, ignore_errors=True)
+    one_cold = Measurement("  same, empty schema cache (first run)", statistics.median(r.seconds for r in cold), statistics.median(r.rss_mib for r in cold), 3)
+    lint_hook = _hook_entry("gitops-kit-lint")
+    lint = _measure("pre-commit gitops-kit-lint hook, one file", [_tool(lint_hook[0]), *lint_hook[1:], str(one_file)], repeat, 3, env=warm_cache)
+    rows = [start_up, one, one_cold, lint]
     results: dict[str, Measurement] = {}
     # the large corpus is only there for the memory bar: fewer repeats keep the run under five minutes
     for name, path, docs, runs in (("small", small, small_docs, repeat), ("large", large, large_docs, (repeat + 1) // 2)):
@@ -282,8 +339,9 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
         shutil.rmtree(render_fleet)
     corpus.write_fleet(render_fleet, args.render_clusters)
     first_render, cached_render = _render_cache(gitops_kit, render_fleet, args.render_clusters, repeat, workdir)
+    pr_full, pr_changed = _changed_since(gitops_kit, render_fleet, args.render_clusters, max(1, (repeat + 1) // 2), workdir)
     load_alone, schema_alone = _schema_alone(python, small, repeat)
-    rows.extend((first_render, cached_render, load_alone, schema_alone))
+    rows.extend((first_render, cached_render, pr_full, pr_changed, load_alone, schema_alone))
     print(_table(rows))
 
     validate_small, bare_small = results["validate small"], results["yaml_rs small"]
@@ -292,11 +350,15 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  validate / yaml_rs wall time at {small_docs:,} docs:  {validate_small.seconds / bare_small.seconds:.2f}")
     print(f"  loader / yaml_rs docs/s at {small_docs:,} docs:   {results['loader small'].docs_per_second / bare_small.docs_per_second:.2f}")
     print(f"  one-file validate / python -c pass:           {one.seconds / start_up.seconds:.2f}")
+    print(f"  one-file, empty schema cache / python -c pass: {one_cold.seconds / start_up.seconds:.2f}")
+    print(f"  lint hook, one file / python -c pass:         {lint.seconds / start_up.seconds:.2f}")
     print(f"  validate RSS {large_docs:,} / {small_docs:,} docs:       {results['validate large'].rss_mib / validate_small.rss_mib:.2f}")
     render_speedup = first_render.seconds / cached_render.seconds
     schema_share = schema_alone.docs_per_second / load_alone.docs_per_second
     print(f"  fleet validate, empty ÷ cached render wall:   {render_speedup:.2f}")
     print(f"  schema validation / yaml_rs load docs/s:      {schema_share:.2f}")
+    pr_share = pr_changed.seconds / pr_full.seconds
+    print(f"  --changed-since (1 of {args.render_clusters}) ÷ full run wall:  {pr_share:.2f}")
 
     bars = [
         _bar(f"validate docs/s ÷ yaml_rs docs/s at {small_docs:,} docs", validate_small.docs_per_second / bare_small.docs_per_second, 0.5, True),
@@ -304,6 +366,8 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
         _bar(f"validate peak RSS at {large_docs:,} ÷ at {small_docs:,} docs", results["validate large"].rss_mib / validate_small.rss_mib, 1.3, False),
         _bar(f"fleet ({args.render_clusters} overlays) first run wall ÷ cached second run wall", render_speedup, 5.0, True),
         _bar(f"schema validation docs/s ÷ yaml_rs load docs/s at {small_docs:,} docs", schema_share, 0.5, True),
+        _bar(f"--changed-since, one of {args.render_clusters} clusters changed, wall ÷ full run wall", pr_share, 0.10, False),
+        _bar("pre-commit lint hook on one file wall ÷ python -c pass wall", lint.seconds / start_up.seconds, 3.0, False),
     ]
     print("\nbars")
     for _passed, line in bars:

@@ -182,7 +182,16 @@ def _module_names() -> list[str]:
 def _import(module_name: str) -> Rule:
     import importlib
 
-    module = importlib.import_module(f"{_PACKAGE}.{module_name}")
+    try:
+        module = importlib.import_module(f"{_PACKAGE}.{module_name}")
+    except Exception as err:  # noqa: BLE001 - a broken installation: one clear line (exit 2), not a traceback
+        from .errors import UserError
+
+        reason = str(err).splitlines()[0] if str(err) else ""
+        raise UserError(
+            f"internal error: rule module {_PACKAGE}.{module_name} cannot be loaded ({type(err).__name__}: {reason}); "
+            "reinstall gitops-kit or report this bug"
+        ) from None
     rule = getattr(module, "RULE", None)
     if not isinstance(rule, Rule):
         raise TypeError(f"{_PACKAGE}.{module_name} defines no RULE = Rule(...)")

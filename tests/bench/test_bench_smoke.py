@@ -83,8 +83,11 @@ def test_runner_prints_every_row_ratio_and_bar(tmp_path):
     out = result.stdout
     for row in ("python -c pass", "yaml_rs load (6 docs)", "gitops-kit loader (12 docs)", "gitops-kit validate (12 docs)",
                 "gitops-kit validate one-file.yaml", "validate fleet, 2 overlays, empty cache",
-                "validate fleet, 2 overlays, cached", "yaml_rs load (7 docs, in-process)", "schema validation alone (6 objects)"):
+                "validate fleet, 2 overlays, cached", "validate fleet, 2 overlays, full (empty cache)",
+                "validate fleet, 2 overlays, --changed-since (1 cluster)", "pre-commit gitops-kit-lint hook, one file",
+                "same, empty schema cache", "yaml_rs load (7 docs, in-process)", "schema validation alone (6 objects)"):
         assert row in out
     assert "first run wall ÷ cached second run wall" in out and "schema validation docs/s ÷ yaml_rs load docs/s" in out
-    assert out.count("PASS") + out.count("FAIL") == 5
+    assert "--changed-since, one of 2 clusters changed" in out and "lint hook on one file" in out
+    assert out.count("PASS") + out.count("FAIL") == 7
     assert "rules present" in out
