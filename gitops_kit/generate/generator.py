@@ -169,11 +169,16 @@ def generate(answers: Answers) -> Result:
         return result
     _validate_in_scratch(answers.repo, plan, fleet.flavor)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
-    _write_all(answers.repo, plan)
+    originals = _write_all(answers.repo, plan)
     if answers.commit:
         from .gitcommit import commit_paths
 
-        result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
+        try:
+            result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
+        except GenerateError as err:
+            # a failure leaves the repository as it was: the files go back too, not only the index
+            _restore(answers.repo, originals, list(originals))
+            raise GenerateError(f"{err}; the generated files were taken back out, the repository is as it was") from None
     return result
 
 
@@ -183,8 +188,10 @@ def _write_key(item: object) -> Path | None:
     return write_new_key(item)  # type: ignore[arg-type]
 
 
-def _write_all(repo: Path, plan: Plan) -> None:
-    """Write and delete the planned files; on an OS error put back what was there and stop."""
+def _write_all(repo: Path, plan: Plan) -> dict[str, bytes | None]:
+    """Write and delete the planned files; on an OS error put back what was there and stop.
+
+    Returns what each touched path held before, so a later failure (git) can undo the writes too."""
     originals = {path: _read_bytes(repo / path) for path in [*plan.writes(), *plan.delete]}
     done: list[str] = []
     try:
@@ -195,13 +202,26 @@ def _write_all(repo: Path, plan: Plan) -> None:
             (repo / path).unlink()
             done.append(path)
     except OSError as err:
-        for path in reversed(done):
-            original = originals[path]
-            if original is None:
-                (repo / path).unlink(missing_ok=True)
-            else:
-                atomic_write_bytes(repo / path, original)
+        _restore(repo, originals, done)
         raise GenerateError(f"writing {repo} failed ({err}); the files written so far were restored") from None
+    return originals
+
+
+def _restore(repo: Path, originals: dict[str, bytes | None], done: list[str]) -> None:
+    created_dirs: set[Path] = set()
+    for path in reversed(done):
+        original = originals[path]
+        if original is None:
+            (repo / path).unlink(missing_ok=True)
+            created_dirs.update(p for p in (repo / path).parents if p != repo and repo in p.parents)
+        else:
+            atomic_write_bytes(repo / path, original)
+    # folders that only held generated files go too, deepest first
+    for folder in sorted(created_dirs, key=lambda p: len(p.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: it holds someone's files
 
 
 # Findings on the Argo CD layout that come from checks which do not read it yet: Helm values in

@@ -118,6 +118,7 @@ def _cookiecutter_config(work: Path) -> Path:
 def _cookiecutter(template: Path, out: Path, config_file: Path, context: Mapping[str, Any]) -> None:
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
+    from jinja2 import TemplateError
 
     try:
         cookiecutter(
@@ -129,8 +130,9 @@ def _cookiecutter(template: Path, out: Path, config_file: Path, context: Mapping
             config_file=str(config_file),
             accept_hooks=False,
         )
-    except CookiecutterException as err:  # a template bug, not user input: still one clear line
-        raise GenerateError(f"rendering template {template.name} failed: {err}") from None
+    except (CookiecutterException, TemplateError) as err:  # a template bug, not user input: still one clear line
+        where = f" ({err.filename}:{err.lineno})" if getattr(err, "filename", None) else ""
+        raise GenerateError(f"rendering template {template.name} failed{where}: {str(err).splitlines()[0]}") from None
 
 
 def _copy_tree(source: Path, target: Path) -> None:

@@ -1,0 +1,160 @@
+"""Failure injection at every step of `new cluster`: the repository (work tree and .git) stays byte for byte as it was.
+
+Steps: bad names (before anything), template rendering, validation of the result, writing, git commit; plus
+user edits, which are never overwritten without --force. Each test starts from a real one-cluster fleet with a
+real commit, so a half-applied run would show up in the tree hash.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gitops_kit.cli import main
+from gitops_kit.generate import blueprints as blueprints_module
+from gitops_kit.generate import generator, render
+from ..conftest import CANARY
+
+FLAVORS = ("flux", "argocd")
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Every file (hash) and folder below root, .git included."""
+    state: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        state[relative] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return state
+
+
+def new(repo: Path, name: str, flavor: str, *extra: str) -> int:
+    return main(["new", "cluster", name, "--repo", str(repo), "--flavor", flavor, "--addons", "mesh,runners", "--no-input", *extra])
+
+
+@pytest.fixture(scope="module")
+def base_fleets(tmp_path_factory) -> dict[str, Path]:
+    """A committed one-cluster fleet per flavour (mesh + runners: a Helm chart, a CA and a runner token secret)."""
+    root = tmp_path_factory.mktemp("fleets")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITOPS_KIT_KEY_DIR", str(root / "keys"))
+        for flavor in FLAVORS:
+            assert new(root / flavor, "c-001", flavor) == 0
+    return {flavor: root / flavor for flavor in FLAVORS}
+
+
+@pytest.fixture(params=FLAVORS)
+def fleet(request, base_fleets, tmp_path, monkeypatch) -> Path:
+    flavor = request.param
+    shutil.copytree(base_fleets[flavor].parent / "keys", tmp_path / "keys")
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / flavor  # same folder name: the key directory is per repository name
+    shutil.copytree(base_fleets[flavor], repo, symlinks=True)
+    return repo
+
+
+def flavor_of(repo: Path) -> str:
+    return repo.name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../escape", "a/b", "a\x00b", "$(touch pwned)", "c1;rm", "`id`", "{{cookiecutter.x}}", "{% raw %}", "c 1", "c1-", "Cluster"],
+)
+def test_bad_names_are_rejected_before_any_write(base_fleets, name, capsys, monkeypatch):
+    # names are checked before anything flavour-specific: one flavour is enough
+    fleet = base_fleets["argocd"]
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(fleet.parent / "keys"))
+    before = tree_state(fleet)
+    keys_before = tree_state(fleet.parent / "keys")
+    assert new(fleet, name, "argocd") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cluster name" in err and "Traceback" not in err
+    assert tree_state(fleet) == before
+    assert tree_state(fleet.parent / "keys") == keys_before
+    assert not (fleet.parent / "pwned").exists() and not (fleet.parent / "escape").exists()
+
+
+def test_template_syntax_in_settings_is_rejected(fleet, capsys):
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor_of(fleet), "--repo-url", "https://example.org/{{ cookiecutter }}") == 2
+    assert "not a plain URL" in capsys.readouterr().err
+    assert tree_state(fleet) == before
+
+
+def test_template_error_changes_nothing(fleet, tmp_path, monkeypatch, capsys):
+    templates = tmp_path / "cookiecutters"
+    shutil.copytree(render.cookiecutters_path(), templates)
+    flavor = flavor_of(fleet)
+    broken = next((templates / f"{flavor}-cluster").rglob("kustomization.yaml"))
+    broken.write_text(broken.read_text() + "{% if %}\n")
+    monkeypatch.setattr(render, "cookiecutters_path", lambda *parts: templates.joinpath(*parts))
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor) == 2
+    err = capsys.readouterr().err
+    assert "rendering template" in err and "Traceback" not in err
+    assert tree_state(fleet) == before
+
+
+def test_validation_failure_changes_nothing(fleet, tmp_path, monkeypatch, capsys):
+    # a real blueprint defect only the validator catches: a plaintext Secret among the runners' examples
+    copied = tmp_path / "blueprints"
+    shutil.copytree(blueprints_module.blueprints_path(), copied)
+    pods = copied / "runners" / "configs" / "build-pods.yaml"
+    secret = f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\n  namespace: build-examples\nstringData:\n  token: {CANARY}\n"
+    pods.write_text(pods.read_text() + secret)
+    monkeypatch.setattr(blueprints_module, "blueprints_path", lambda *parts: copied.joinpath(*parts))
+    blueprints_module.load_blueprints.cache_clear()
+    try:
+        before = tree_state(fleet)
+        assert new(fleet, "c-002", flavor_of(fleet)) == 2
+    finally:
+        blueprints_module.load_blueprints.cache_clear()
+    err = capsys.readouterr().err
+    assert "does not validate" in err and "secret-not-encrypted" in err and CANARY not in err
+    assert tree_state(fleet) == before
+
+
+@pytest.mark.parametrize("fail_at", [1, 7])
+def test_failing_write_restores_everything(fleet, monkeypatch, capsys, fail_at):
+    real_write = generator.atomic_write_bytes
+    calls = {"n": 0}
+
+    def write(path, content):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, content)
+
+    monkeypatch.setattr(generator, "atomic_write_bytes", write)
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor_of(fleet)) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "restored" in err
+    assert tree_state(fleet) == before
+
+
+def test_git_failure_takes_the_files_back_out(fleet, capsys):
+    lock = fleet / ".git" / "index.lock"
+    lock.write_bytes(b"")  # another git process holds the index
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor_of(fleet)) == 2
+    err = capsys.readouterr().err
+    assert "git commit" in err and "as it was" in err and "Traceback" not in err
+    assert tree_state(fleet) == before
+
+
+def test_user_edit_survives_until_force(fleet, capsys):
+    flavor = flavor_of(fleet)
+    edited = fleet / ("clusters/c-001/values/cilium.yaml" if flavor == "argocd" else "infrastructure/controllers/c-001/mesh-values.yaml")
+    edited.write_text(edited.read_text() + "# mine\n")
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor) == 2  # c-001's peer list would change: the edit is in the way
+    err = capsys.readouterr().err
+    assert "--force" in err and "-# mine" in err
+    assert tree_state(fleet) == before
+    assert new(fleet, "c-002", flavor, "--force") == 0
+    assert "# mine" not in edited.read_text() and "c-002" in edited.read_text()
