@@ -59,3 +59,11 @@ def test_marker_line_content_keeps_its_line():
         (1, 2, {"b": 2}),
         (2, 4, "block\n"),
     ]
+
+
+@given(st.lists(st.sampled_from(["---", "...", "\n", " ", "\t", "\r", "a", "-", ".", "#", "--- x", "\n---\n"]), max_size=14).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_marker_scan_finds_what_the_multiline_regex_finds(text):
+    from gitops_kit import loader
+
+    assert loader._marker_positions(text) == [m.start() for m in loader._MARKER.finditer(text)]
