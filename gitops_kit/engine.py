@@ -371,7 +371,7 @@ def load_serially(engine: Engine, sources: Sequence[SourcePath], rendered_inputs
         engine.files += 1
         docs, problems = load_file(source.path, source.file, limits)
         for problem in problems:
-            ref = DocRef(source.path, source.file, problem.index, max(problem.line, 1))
+            ref = DocRef(source.path, source.file, problem.index, max(problem.line, 1), problem.ignored)
             engine.add_problem(problem.rule_id, problem.message, ref, problem.line, problem.column)
         if source.file not in rendered_inputs:
             engine.check_documents(docs, manifest=source.is_manifest)

@@ -44,16 +44,23 @@ class Limits(_Frozen):
 
 
 class Problem(_Record):
-    """A load-time problem, reported under `rule_id` (yaml-syntax or duplicate-key)."""
+    """A load-time problem, reported under `rule_id` (yaml-syntax or duplicate-key).
 
-    __slots__ = _fields = ("rule_id", "message", "line", "column", "index")
+    `ignored`: rule ids the problem's document opts out of (its top `# gitops-kit: ignore` comment,
+    and for a document that still parses, its ignore-check annotations), like `DocRef.ignored`.
+    """
 
-    def __init__(self, rule_id: str, message: str, line: int, column: int = 1, index: int = 0) -> None:
+    __slots__ = _fields = ("rule_id", "message", "line", "column", "index", "ignored")
+
+    def __init__(
+        self, rule_id: str, message: str, line: int, column: int = 1, index: int = 0, ignored: frozenset[str] = frozenset()
+    ) -> None:
         self.rule_id = rule_id
         self.message = message
         self.line = line
         self.column = column
         self.index = index
+        self.ignored = ignored
 
 
 class Chunk(_Record):
@@ -332,6 +339,12 @@ def load_text_per_document(
     problems: list[Problem] = []
     for chunk in split_documents(text):
         data, chunk_problems = parse_chunk(chunk)
+        if chunk_problems:
+            opted_out = annotation_ignores(data) if data is not None else _EMPTY
+            if "gitops-kit:" in chunk.text:
+                opted_out = opted_out | _top_comment_ignores(chunk.text)
+            for problem in chunk_problems:
+                problem.ignored = opted_out
         problems.extend(chunk_problems)
         if data is None:
             continue
