@@ -60,6 +60,14 @@ def comparable(root: Path) -> dict[str, bytes]:
     return files
 
 
+def _keep_committed_ciphertext(fresh: Path, committed: Path) -> None:
+    """Re-encryption changes every byte: keep the committed file when it is encrypted for the same recipients."""
+    want, have = comparable(fresh), comparable(committed)
+    for path, stable in want.items():
+        if path.endswith(".sops.yaml") and path.rsplit("/", 1)[-1] != ".sops.yaml" and have.get(path) == stable:
+            (fresh / path).write_bytes((committed / path).read_bytes())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting; exit 1 when stale")
@@ -79,6 +87,7 @@ def main() -> int:
                 stale = stale or bool(differing)
             else:
                 if committed.exists():
+                    _keep_committed_ciphertext(fresh, committed)
                     shutil.rmtree(committed)
                 shutil.copytree(fresh, committed)
                 print(f"regenerated examples/{name}")
