@@ -112,21 +112,25 @@ class Harness:
         (scratch / ".git").mkdir(exist_ok=True)
         self.config = load_config(scratch)
         self.target = scratch / "input.yaml"
+        self._parts: tuple | None = None
 
     def _engine(self):
-        # the same assembly as engine.validate(), minus discovery, rendering and locating
+        # the same assembly as engine.validate(), minus discovery, rendering and locating; the rule
+        # set and context are built once (as in one validate() run), the engine's state per input
         from gitops_kit.engine import Engine, RuleSet, _rule_options
         from gitops_kit.rulebase import Context
         from gitops_kit.schemas import service_from_config
 
-        ruleset = RuleSet.build(self.config)
-        context = Context(
-            root=str(self.config.root),
-            targets=dict(self.config.targets),
-            options=_rule_options(self.config, ruleset),
-            services={"schemas": service_from_config(self.config), "fleet": self.config.section("fleet")},
-        )
-        return Engine(self.config, ruleset, context)
+        if self._parts is None:
+            ruleset = RuleSet.build(self.config)
+            context = Context(
+                root=str(self.config.root),
+                targets=dict(self.config.targets),
+                options=_rule_options(self.config, ruleset),
+                services={"schemas": service_from_config(self.config), "fleet": self.config.section("fleet")},
+            )
+            self._parts = (ruleset, context)
+        return Engine(self.config, *self._parts)
 
     def in_memory(self, data: bytes) -> tuple[int, int, list[str]]:
         """Loader + engine rules on one input; (documents, violations or problems, crash messages)."""
