@@ -120,6 +120,8 @@ class Engine:
         #: findings already located and filtered by worker processes (parallel.py), merged in `findings`
         self.precomputed: list[Finding] = []
         self.suppressed_elsewhere = 0
+        #: told about each file or overlay checked (`advance()`), for a progress display; None = nobody
+        self.progress: Any = None
 
     # -- check ---------------------------------------------------------------------------------
     def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
@@ -369,6 +371,8 @@ def load_serially(engine: Engine, sources: Sequence[SourcePath], rendered_inputs
                 engine.flush_scope(directory)
             directory = current
         engine.files += 1
+        if engine.progress is not None:
+            engine.progress.advance()
         docs, problems = load_file(source.path, source.file, limits)
         for problem in problems:
             ref = DocRef(source.path, source.file, problem.index, max(problem.line, 1), problem.ignored)
@@ -399,6 +403,8 @@ def render_into(engine: Engine, discovery: Discovery) -> "RenderResult | _Nothin
     for overlay, docs in rendered.overlays.items():
         engine.check_documents(docs)
         engine.flush_scope(overlay)
+        if engine.progress is not None:
+            engine.progress.advance()
     for problem in rendered.problems:
         rule = engine.ruleset.get(problem.rule_id)
         if problem.doc is not None and rule is not None:
@@ -415,11 +421,14 @@ def validate(
     *,
     rules: Iterable[str] | None = None,
     baseline: str | Path | None = None,
+    progress: Any = None,
 ) -> Report:
     """Validate the files and directories in `paths`; return every finding, sorted.
 
     `config` defaults to the `.gitops-kit.yaml` of the repository holding the first path.
     `rules` restricts the run to some rule ids (still subject to the configuration).
+    `progress`, if given, gets `start(total, description)` once the files are known and
+    `advance()` per file loaded and per overlay checked (gitops_kit.progress draws it).
     Raises `PathError` for a missing path and `ConfigError` for invalid configuration.
     """
     started = time.perf_counter()
@@ -439,6 +448,10 @@ def validate(
         services={"schemas": service_from_config(config), "fleet": config.section("fleet")},
     )
     engine = Engine(config, ruleset, context)
+    if progress is not None:
+        total = len(discovery.files) + len(discovery.kustomization_roots)
+        progress.start(total, f"validating {len(discovery.files)} files, {len(discovery.kustomization_roots)} kustomizations")
+        engine.progress = progress
     locate.clear_cache()
     rendered = render_into(engine, discovery)
     load_into(engine, discovery.files, rendered.input_files)

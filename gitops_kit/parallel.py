@@ -58,7 +58,11 @@ def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inp
     import threading
 
     chunks = split_by_directory(sources, jobs)
-    if len(chunks) < 2 or threading.active_count() > 1:  # forking a threaded process is unsafe
+    # Forking copies only this thread; another thread holding a lock (a thread pool's worker) could
+    # leave it locked forever in the child. The progress display's daemon threads never touch what
+    # children use, so they do not prevent it.
+    busy = [thread for thread in threading.enumerate() if thread is not threading.current_thread() and not thread.daemon]
+    if len(chunks) < 2 or busy:
         load_serially(engine, sources, rendered_inputs)
         return
     # Warm up before forking: the first directories import the rule modules and compile the schema
@@ -74,6 +78,8 @@ def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inp
                 load_serially(engine, chunk, rendered_inputs)  # the child failed: do its part here
             else:
                 _merge(engine, result)
+                if engine.progress is not None:
+                    engine.progress.advance(len(chunk))
     except BaseException:
         for pid, reader in children:
             _reap(pid, reader, kill=True)
@@ -105,7 +111,7 @@ def _fork(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tupl
 
 
 def _work(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tuple:
-    child = Engine(engine.config, engine.ruleset, engine.context)
+    child = Engine(engine.config, engine.ruleset, engine.context)  # no progress: the parent reports per chunk
     load_serially(child, chunk, rendered_inputs)
     repository_records = child.records  # scope records were flushed per directory
     child.records = {}

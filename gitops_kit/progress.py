@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
-from typing import Iterator, TextIO
+
+TYPE_CHECKING = False  # typing and contextlib stay unimported: this module is on the one-file path
+if TYPE_CHECKING:
+    from typing import TextIO
 
 DELAY_SECONDS = 2.0
 
@@ -80,34 +82,40 @@ class Bar(Quiet):
                 self._live = None
 
 
-@contextmanager
-def progress(label: str, quiet: bool = False, stream: TextIO | None = None, delay: float | None = None) -> Iterator[Quiet]:
+class progress:  # noqa: N801 - used like a function: `with progress(label) as bar:`
     """A `Bar` for the block; drawn on `stream` (stderr) after `delay` seconds if `wanted`.
 
     `GITOPS_KIT_PROGRESS_DELAY` overrides the default delay (tests draw at once with 0)."""
-    if delay is None:
-        try:
-            delay = float(os.environ.get("GITOPS_KIT_PROGRESS_DELAY", DELAY_SECONDS))
-        except ValueError:
-            delay = DELAY_SECONDS
-    stream = stream if stream is not None else sys.stderr
-    if not wanted(quiet, stream):
-        yield Quiet()
-        return
-    import threading
 
-    bar = Bar(label)
-    timer = None
-    if delay <= 0:
-        bar._show(stream)
-    else:
-        timer = threading.Timer(delay, bar._show, args=(stream,))
-        timer.daemon = True
-        timer.start()
-    try:
-        yield bar
-    finally:
-        if timer is not None:
-            timer.cancel()
-            timer.join()
-        bar._stop()
+    def __init__(self, label: str, quiet: bool = False, stream: TextIO | None = None, delay: float | None = None) -> None:
+        if delay is None:
+            try:
+                delay = float(os.environ.get("GITOPS_KIT_PROGRESS_DELAY", DELAY_SECONDS))
+            except ValueError:
+                delay = DELAY_SECONDS
+        self.label, self.quiet, self.delay = label, quiet, delay
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: Quiet | None = None
+        self.timer = None
+
+    def __enter__(self) -> Quiet:
+        if not wanted(self.quiet, self.stream):
+            self.bar = Quiet()
+            return self.bar
+        import threading
+
+        bar = self.bar = Bar(self.label)
+        if self.delay <= 0:
+            bar._show(self.stream)
+        else:
+            self.timer = threading.Timer(self.delay, bar._show, args=(self.stream,))
+            self.timer.daemon = True
+            self.timer.start()
+        return bar
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer.join()
+        if isinstance(self.bar, Bar):
+            self.bar._stop()

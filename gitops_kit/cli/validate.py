@@ -71,12 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import __version__
-    from ..baseline import write_baseline
     from ..config import ConfigError, RuleSettings, find_root, load_config
     from ..engine import validate
     from ..model import Severity
     from ..report import RenderOptions, get
-    from ..rulebase import all_rules
+    from ..rulebase import rule_entries
     from ._output import emit, use_color
 
     if args.format is None:  # inside GitHub Actions, findings become workflow annotations without extra flags
@@ -100,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             targets[component] = version.lstrip("v")
     overrides["targets"] = targets
     if args.disable:
-        known = all_rules()
+        known = rule_entries()
         rules = dict(config.rules)
         for rule_id in args.disable:
             if rule_id not in known:
@@ -108,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             rules[rule_id] = RuleSettings(enabled=False)
         overrides["rules"] = rules
     if args.rule:
-        unknown = [r for r in args.rule if r not in all_rules()]
+        unknown = [r for r in args.rule if r not in rule_entries()]
         if unknown:
             raise ConfigError(f"--rule {unknown[0]}: unknown rule (`gitops-kit rules` lists them)")
     schema_section = dict(config.section("schemas"))
@@ -129,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--write-baseline records the whole repository: do not combine it with --changed-since")
         paths, scope_note = _changed_paths(args.changed_since, root, config, paths if args.paths else [])
     if args.write_baseline:
+        from ..baseline import write_baseline
+
         report = validate(paths, config, rules=args.rule, baseline="")
         count = write_baseline(report, Path(args.write_baseline))
         print(f"gitops-kit: wrote {count} finding(s) to baseline {args.write_baseline}", file=sys.stderr)
@@ -136,10 +137,10 @@ def run(args: argparse.Namespace) -> int:
     if paths:
         from ..progress import progress
 
-        # the engine reports no per-file progress yet: an elapsed-time spinner, shown only on slow runs
+        # drawn only on slow runs attached to a terminal; the engine advances it per file and overlay
         with progress("validating", quiet=args.quiet) as bar:
             bar.start(None, f"validating {len(paths)} path(s)")
-            report = validate(paths, config, rules=args.rule, baseline=args.baseline)
+            report = validate(paths, config, rules=args.rule, baseline=args.baseline, progress=bar)
     else:  # nothing the change touches is validated: an empty, clean report
         from ..model import Report
 
