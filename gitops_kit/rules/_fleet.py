@@ -9,48 +9,76 @@ small records that keep paths (for locating findings) instead of documents.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
 
-from ..model import DocRef, Document, PathPart
+from ..model import DocRef, Document
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
+
+    from ..model import PathPart
+    from ..rulebase import Context
+    from ._helm import EmbeddedValues
+
+    Path = tuple[PathPart, ...]
 
 CONFIG_FILES = (".gitops-kit.yaml", ".gitops-kit.yml")
 #: the Cilium chart's default cluster-pool CIDRs, identical in every cluster unless overridden
 CHART_DEFAULT_IPV4 = "10.0.0.0/8"
 CHART_DEFAULT_IPV6 = "fd00::/104"
 _CLUSTER_DIR = re.compile(r"(?:^|/)clusters/([^/]+)(?:/|$)")
+#: Argo CD fleet layout: plain Helm values per cluster, `clusters/<cluster>/values/<chart-or-add-on>.yaml`
+_VALUES_FILE = re.compile(r"(?:^|/)clusters/([^/]+)/values/(cilium|mesh)\.ya?ml$")
 
-Path = tuple[PathPart, ...]
 
-
-@dataclass(frozen=True, slots=True)
 class ClusterFact:
-    """One source's view of one cluster."""
+    """One source's view of one cluster. Every `*_at` is the keyword arguments of a `Violation` at that
+    value (`path` and the `ref` of the file that sets it: a cluster's values may span several files)."""
 
-    name: Any  # as written (validated by the rules)
-    id: Any  # None when the source does not set it
-    #: (cidr text, path of that entry, True when it is the chart default implied by omission)
-    pod_cidrs: tuple[tuple[str, Path, bool], ...]
-    ref: DocRef
-    object: str
-    name_path: Path
-    id_path: Path
-    #: "fleet config" or "cilium values"
-    origin: str
-    #: where the source sits in the repository layout (`clusters/<dir>/`), if anywhere
-    layout_dir: str | None
-    max_connected: Any = None
-    #: the overlay the values were rendered in (a base file is shared by every cluster's render)
-    overlay: str | None = None
-    #: names listed in `clustermesh.config.clusters` (None when the values list none)
-    peers: tuple[str, ...] | None = None
-    peers_path: Path = ()
-    #: "tunnel" or "native" (None when not from Cilium values)
-    routing_mode: str | None = None
-    routing_path: Path = ()
-    #: the explicit `bpf.masquerade` value (None when unset)
-    bpf_masquerade: Any = None
-    values_path: Path = ()
+    __slots__ = (
+        "name", "id", "pod_cidrs", "ref", "object", "name_at", "id_at", "origin", "layout_dir", "max_connected",
+        "overlay", "peers", "peers_at", "routing_mode", "routing_at", "bpf_masquerade", "masquerade_at",
+    )
+
+    def __init__(self, name: Any, id: Any, pod_cidrs: tuple, ref: DocRef, object: str, name_at: dict, id_at: dict,  # noqa: A002
+                 origin: str, layout_dir: str | None, **optional: Any) -> None:
+        self.name = name  # as written (validated by the rules)
+        self.id = id  # None when the source does not set it
+        #: (cidr text, where, True when it is the chart default implied by omission)
+        self.pod_cidrs = pod_cidrs
+        #: the document the fact comes from (what `where` names)
+        self.ref = ref
+        self.object = object
+        self.name_at = name_at
+        self.id_at = id_at
+        #: "fleet config" or "cilium values"
+        self.origin = origin
+        #: where the source sits in the repository layout (`clusters/<dir>/`), if anywhere
+        self.layout_dir = layout_dir
+        self.max_connected = optional.get("max_connected")
+        #: the overlay the values were rendered in (a base file is shared by every cluster's render)
+        self.overlay = optional.get("overlay")
+        #: names listed in `clustermesh.config.clusters` (None when the values list none)
+        self.peers = optional.get("peers")
+        self.peers_at = optional.get("peers_at", {})
+        #: "tunnel" or "native" (None when not from Cilium values)
+        self.routing_mode = optional.get("routing_mode")
+        self.routing_at = optional.get("routing_at", {})
+        #: the explicit `bpf.masquerade` value (None when unset)
+        self.bpf_masquerade = optional.get("bpf_masquerade")
+        self.masquerade_at = optional.get("masquerade_at", {})
+
+    def __getstate__(self) -> dict:  # records cross process boundaries (parallel runs)
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def key(self) -> tuple:
+        """Two facts with one key are the same source seen twice (a values file on its own and through
+        the Application that reads it)."""
+        return (repr(self.name), repr(self.id), self.name_at.get("ref") or self.ref, self.name_at.get("path"))
 
     @property
     def label(self) -> str:
@@ -59,9 +87,21 @@ class ClusterFact:
     @property
     def where(self) -> str:
         if self.origin == "fleet config":
-            return f"{self.ref.file} fleet.clusters[{self.name_path[2]}]"
+            return f"{self.ref.file} fleet.clusters[{self.name_at['path'][2]}]"
         where = f"{self.ref.file}:{self.ref.line}"
         return f"{where} rendered in {self.overlay}" if self.overlay else where
+
+
+def all_facts(records: list[list[ClusterFact]]) -> list[ClusterFact]:
+    """The facts of every record, each source once."""
+    seen: set = set()
+    found = []
+    for fact in (f for record in records for f in record):
+        key = fact.key()
+        if key not in seen:
+            seen.add(key)
+            found.append(fact)
+    return found
 
 
 def cluster_of(doc: Document, fleet: Any = None) -> str | None:
@@ -72,7 +112,7 @@ def cluster_of(doc: Document, fleet: Any = None) -> str | None:
         match = _CLUSTER_DIR.search(place)
         if match:
             return match.group(1)
-    clusters = fleet.get("clusters") if isinstance(fleet, Mapping) else None
+    clusters = fleet.get("clusters") if isinstance(fleet, dict) else None
     names = {c.get("name") for c in clusters if isinstance(c, dict)} if isinstance(clusters, list) else set()
     for place in places:
         for segment in reversed(place.split("/")):
@@ -83,22 +123,29 @@ def cluster_of(doc: Document, fleet: Any = None) -> str | None:
 
 def fleet_cluster(fleet: Any, name: str | None) -> Mapping[str, Any] | None:
     """The `fleet.clusters[]` entry of `.gitops-kit.yaml` named `name`, if any."""
-    clusters = fleet.get("clusters") if isinstance(fleet, Mapping) else None
+    clusters = fleet.get("clusters") if isinstance(fleet, dict) else None
     for entry in clusters if isinstance(clusters, list) and name else []:
         if isinstance(entry, dict) and entry.get("name") == name:
             return entry
     return None
 
 
-def facts(doc: Document) -> list[ClusterFact]:
+def facts(doc: Document, ctx: Context | None = None) -> list[ClusterFact]:
     """Every cluster fact one document holds (none for unrelated documents)."""
     if doc.ref.file.rpartition("/")[2] in CONFIG_FILES:
         return list(_fleet_config(doc))
     if doc.is_object:
-        found = _cilium_values(doc)
-        if found is not None:
-            values, prefix = found
-            return [_from_values(doc, values, prefix)]
+        from ._helm import embedded_values
+
+        found = next((v for v in embedded_values(doc, ctx) if v.chart == "cilium"), None)
+        return [_from_values(doc, found)] if found is not None else []
+    match = _VALUES_FILE.search(doc.ref.file)
+    if match and isinstance(doc.data, dict):
+        from ._helm import EmbeddedValues, Layer
+
+        # a values file of the Argo CD layout is that cluster's Cilium values, with or without its Application
+        values = EmbeddedValues("cilium", doc, [Layer(doc.data, doc.ref, ())], (), None, ())
+        return [_from_values(doc, values)]
     return []
 
 
@@ -114,7 +161,9 @@ def _fleet_config(doc: Document) -> Iterator[ClusterFact]:
         base: Path = ("fleet", "clusters", index)
         cidrs = entry.get("pod-cidrs")
         pod_cidrs = tuple(
-            (cidr, (*base, "pod-cidrs", i), False) for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else []) if isinstance(cidr, str)
+            (cidr, {"path": (*base, "pod-cidrs", i), "ref": doc.ref}, False)
+            for i, cidr in enumerate(cidrs if isinstance(cidrs, list) else [])
+            if isinstance(cidr, str)
         )
         yield ClusterFact(
             name=entry.get("name"),
@@ -122,105 +171,75 @@ def _fleet_config(doc: Document) -> Iterator[ClusterFact]:
             pod_cidrs=pod_cidrs,
             ref=doc.ref,
             object="",
-            name_path=(*base, "name"),
-            id_path=(*base, "id") if "id" in entry else base,
+            name_at={"path": (*base, "name"), "ref": doc.ref},
+            id_at={"path": (*base, "id") if "id" in entry else base, "ref": doc.ref},
             origin="fleet config",
             layout_dir=None,
         )
 
 
-def _cilium_values(doc: Document) -> tuple[Mapping[str, Any], Path] | None:
-    """(values, path of the values) when the document deploys the Cilium chart with inline values."""
-    spec = doc.data.get("spec")
-    if not isinstance(spec, dict):
-        return None
-    if doc.kind == "HelmRelease" and doc.group == "helm.toolkit.fluxcd.io":
-        chart = _get(spec, "chart", "spec", "chart")
-        values = spec.get("values")
-        if chart == "cilium":
-            return (values if isinstance(values, dict) else {}), ("spec", "values")
-    if doc.kind == "Application" and doc.group == "argoproj.io":
-        many = spec.get("sources")
-        candidates = [(("spec", "source"), spec.get("source"))]
-        candidates += [(("spec", "sources", i), s) for i, s in enumerate(many if isinstance(many, list) else [])]
-        for path, source in candidates:
-            if isinstance(source, dict) and source.get("chart") == "cilium":
-                return _argocd_values(source, path)
-    return None
+def _from_values(doc: Document, found: EmbeddedValues) -> ClusterFact:
+    values = found.values
 
+    def at(*parts: PathPart) -> dict[str, Any]:
+        where = found.where(*parts)
+        return {"path": where["path"], "ref": where["ref"] or doc.ref}
 
-def _argocd_values(source: Mapping[str, Any], path: Path) -> tuple[Mapping[str, Any], Path]:
-    """`helm.valuesObject`, else the YAML text of `helm.values` (Argo CD accepts both)."""
-    values = _get(source, "helm", "valuesObject")
-    if isinstance(values, dict):
-        return values, (*path, "helm", "valuesObject")
-    text = _get(source, "helm", "values")
-    if isinstance(text, str):
-        import yaml_rs
-
-        try:
-            parsed = yaml_rs.loads(text, parse_datetime=False)
-        except Exception:  # noqa: BLE001 — unparsable values are the schema rules' finding, not a cluster fact
-            parsed = None
-        # positions inside a string cannot be located: findings point at the `values` key
-        return (parsed if isinstance(parsed, dict) else {}), (*path, "helm", "values")
-    return {}, (*path, "helm", "valuesObject")
-
-
-def _from_values(doc: Document, values: Mapping[str, Any], prefix: Path) -> ClusterFact:
     cluster = values.get("cluster") if isinstance(values.get("cluster"), dict) else {}
-    cidrs: list[tuple[str, Path, bool]] = []
+    cidrs: list[tuple[str, dict, bool]] = []
     ipam_mode = _get(values, "ipam", "mode")
     if ipam_mode in (None, "cluster-pool"):
         for key, default in (("clusterPoolIPv4PodCIDRList", CHART_DEFAULT_IPV4), ("clusterPoolIPv6PodCIDRList", None)):
             listed = _get(values, "ipam", "operator", key)
             if isinstance(listed, list):
-                cidrs.extend((c, (*prefix, "ipam", "operator", key, i), False) for i, c in enumerate(listed) if isinstance(c, str))
+                cidrs.extend((c, at("ipam", "operator", key, i), False) for i, c in enumerate(listed) if isinstance(c, str))
             elif default is not None:
-                cidrs.append((default, prefix, True))
-    match = _CLUSTER_DIR.search(doc.ref.file.rpartition("/")[0])
-    peers, peers_path = _peers(values, prefix)
-    routing_mode, routing_path = _routing_mode(values, prefix)
+                cidrs.append((default, at(), True))
+    # the fact is "where the cluster is named": the values file setting cluster.name, else the document
+    name_at = at("cluster", "name")
+    ref = name_at["ref"]
+    match = _CLUSTER_DIR.search(ref.file.rpartition("/")[0]) or _CLUSTER_DIR.search(doc.ref.file.rpartition("/")[0])
+    peers = _peers(values)
+    mode, mode_keys = _routing_mode(values)
     return ClusterFact(
         name=cluster.get("name", "default"),
         id=cluster.get("id", 0),
         pod_cidrs=tuple(cidrs),
-        ref=doc.ref,
+        ref=ref,
         object=doc.object_id,
-        name_path=(*prefix, "cluster", "name") if "name" in cluster else prefix,
-        id_path=(*prefix, "cluster", "id") if "id" in cluster else prefix,
+        name_at=name_at,
+        id_at=at("cluster", "id"),
         origin="cilium values",
         layout_dir=match.group(1) if match else None,
         max_connected=_get(values, "clustermesh", "maxConnectedClusters"),
-        overlay=doc.overlay,
+        overlay=doc.overlay if ref == doc.ref else None,
         peers=peers,
-        peers_path=peers_path,
-        routing_mode=routing_mode,
-        routing_path=routing_path,
+        peers_at=at("clustermesh", "config", "clusters"),
+        routing_mode=mode,
+        routing_at=at(*mode_keys),
         bpf_masquerade=_get(values, "bpf", "masquerade"),
-        values_path=prefix,
+        masquerade_at=at("bpf", "masquerade"),
     )
 
 
-def _peers(values: Mapping[str, Any], prefix: Path) -> tuple[tuple[str, ...] | None, Path]:
+def _peers(values: Mapping[str, Any]) -> tuple[str, ...] | None:
     """Cluster names of `clustermesh.config.clusters`: a list of {name: …} or (Cilium 1.19) a dict keyed by name."""
     clusters = _get(values, "clustermesh", "config", "clusters")
-    path = (*prefix, "clustermesh", "config", "clusters")
     if isinstance(clusters, dict):
-        return tuple(str(name) for name in clusters), path
+        return tuple(str(name) for name in clusters)
     if isinstance(clusters, list):
-        return tuple(c["name"] for c in clusters if isinstance(c, dict) and isinstance(c.get("name"), str)), path
-    return None, path
+        return tuple(c["name"] for c in clusters if isinstance(c, dict) and isinstance(c.get("name"), str))
+    return None
 
 
-def _routing_mode(values: Mapping[str, Any], prefix: Path) -> tuple[str, Path]:
+def _routing_mode(values: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     """`routingMode` (tunnel by default); the pre-1.14 `tunnel: disabled` also means native routing."""
     mode = values.get("routingMode")
     if isinstance(mode, str) and mode:
-        return mode, (*prefix, "routingMode")
+        return mode, ("routingMode",)
     if values.get("tunnel") == "disabled":
-        return "native", (*prefix, "tunnel")
-    return "tunnel", prefix
+        return "native", ("tunnel",)
+    return "tunnel", ()
 
 
 def _get(data: Any, *keys: str) -> Any:

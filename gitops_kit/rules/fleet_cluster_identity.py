@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import ClusterFact, facts
+from ._fleet import ClusterFact, all_facts, facts
 
 # Cilium's ValidateClusterName (pkg/clustermesh/types): a DNS label of at most 32 characters
 _NAME = re.compile(r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$")
@@ -16,11 +16,11 @@ _ALLOWED_MAX_CONNECTED = (255, 511)
 
 
 def collect(doc: Document, ctx: Context) -> list[ClusterFact] | None:
-    return facts(doc) or None
+    return facts(doc, ctx) or None
 
 
-def _at(fact: ClusterFact, path, message: str) -> Violation:
-    return Violation(message, path=path, ref=fact.ref, object=fact.object)
+def _at(fact: ClusterFact, at: dict, message: str) -> Violation:
+    return Violation(message, **at, object=fact.object)
 
 
 def _is_id(value: Any) -> bool:
@@ -30,27 +30,27 @@ def _is_id(value: Any) -> bool:
 def _check_one(fact: ClusterFact) -> Iterator[Violation]:
     name, cluster_id = fact.name, fact.id
     if not isinstance(name, str) or not name:
-        yield _at(fact, fact.name_path, f"{fact.origin}: cluster name must be a non-empty string, got {name!r}")
+        yield _at(fact, fact.name_at, f"{fact.origin}: cluster name must be a non-empty string, got {name!r}")
     elif len(name) > MAX_NAME:
-        yield _at(fact, fact.name_path, f"{fact.origin}: cluster name {name!r} is {len(name)} characters; Cilium allows at most {MAX_NAME}")
+        yield _at(fact, fact.name_at, f"{fact.origin}: cluster name {name!r} is {len(name)} characters; Cilium allows at most {MAX_NAME}")
     elif not _NAME.match(name):
-        yield _at(fact, fact.name_path, f"{fact.origin}: cluster name {name!r} is not a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)")
+        yield _at(fact, fact.name_at, f"{fact.origin}: cluster name {name!r} is not a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)")
     max_connected = fact.max_connected if fact.max_connected is not None else 255
     if max_connected not in _ALLOWED_MAX_CONNECTED:
-        yield _at(fact, fact.id_path, f"{fact.origin}: clustermesh.maxConnectedClusters is {max_connected!r}; Cilium accepts only 255 or 511")
+        yield _at(fact, fact.id_at, f"{fact.origin}: clustermesh.maxConnectedClusters is {max_connected!r}; Cilium accepts only 255 or 511")
         max_connected = 255
     if cluster_id is None:
         return
     if not _is_id(cluster_id):
-        yield _at(fact, fact.id_path, f"{fact.origin}: cluster id must be an integer, got {cluster_id!r}")
+        yield _at(fact, fact.id_at, f"{fact.origin}: cluster id must be an integer, got {cluster_id!r}")
         return
     # cilium values may use id 0 (no Cluster Mesh); a fleet member is meshed, so 0 is reserved there
     lowest = 1 if fact.origin == "fleet config" else 0
     if not lowest <= cluster_id <= max_connected:
         hint = " (1-511 needs clustermesh.maxConnectedClusters: 511)" if max_connected == 255 and 255 < cluster_id <= 511 else ""
-        yield _at(fact, fact.id_path, f"{fact.origin}: cluster id {cluster_id} of {fact.label} is outside {max(lowest, 1)}-{max_connected}{hint}")
+        yield _at(fact, fact.id_at, f"{fact.origin}: cluster id {cluster_id} of {fact.label} is outside {max(lowest, 1)}-{max_connected}{hint}")
     if name == "default" and cluster_id != 0:
-        yield _at(fact, fact.name_path, f"{fact.origin}: cluster name 'default' cannot be used with a non-zero cluster id ({cluster_id})")
+        yield _at(fact, fact.name_at, f"{fact.origin}: cluster name 'default' cannot be used with a non-zero cluster id ({cluster_id})")
 
 
 def _duplicate_names(all_facts: list[ClusterFact]) -> Iterator[Violation]:
@@ -62,13 +62,13 @@ def _duplicate_names(all_facts: list[ClusterFact]) -> Iterator[Violation]:
         if fact.origin == "fleet config":
             earlier = first_entry.setdefault(fact.name, fact)
             if earlier is not fact:
-                yield _at(fact, fact.name_path, f"fleet config lists cluster {fact.name!r} twice (first at {earlier.where})")
+                yield _at(fact, fact.name_at, f"fleet config lists cluster {fact.name!r} twice (first at {earlier.where})")
         elif fact.layout_dir is not None:
             earlier = first_dir.setdefault(fact.name, fact)
             if earlier is not fact and earlier.layout_dir != fact.layout_dir:
                 yield _at(
                     fact,
-                    fact.name_path,
+                    fact.name_at,
                     f"cluster name {fact.name!r} is used by both clusters/{earlier.layout_dir} ({earlier.where}) "
                     f"and clusters/{fact.layout_dir}; Cluster Mesh needs a unique name per cluster",
                 )
@@ -85,7 +85,7 @@ def _duplicate_ids(all_facts: list[ClusterFact]) -> Iterator[Violation]:
             if known.id != fact.id:
                 yield _at(
                     fact,
-                    fact.id_path,
+                    fact.id_at,
                     f"the {fact.origin} set cluster {fact.name!r} to id {fact.id}, but the {known.origin} ({known.where}) set it to id {known.id}",
                 )
             continue
@@ -93,7 +93,7 @@ def _duplicate_ids(all_facts: list[ClusterFact]) -> Iterator[Violation]:
         if owner is not fact:
             yield _at(
                 fact,
-                fact.id_path,
+                fact.id_at,
                 f"cluster id {fact.id} is used by both cluster {owner.name!r} ({owner.where}) and cluster {fact.name!r}; "
                 "ids must be unique across the mesh",
             )
@@ -110,19 +110,19 @@ def _max_connected_agree(all_facts: list[ClusterFact]) -> Iterator[Violation]:
         if value != first_value:
             yield _at(
                 fact,
-                fact.id_path,
+                fact.id_at,
                 f"clustermesh.maxConnectedClusters is {value} for {fact.label} but {first_value} for {first.label} "
                 f"({first.where}); it must be identical on every mesh member",
             )
 
 
 def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation]:
-    all_facts = [fact for record in records for fact in record]
-    for fact in all_facts:
+    found = all_facts(records)
+    for fact in found:
         yield from _check_one(fact)
-    yield from _duplicate_names(all_facts)
-    yield from _duplicate_ids(all_facts)
-    yield from _max_connected_agree(all_facts)
+    yield from _duplicate_names(found)
+    yield from _duplicate_ids(found)
+    yield from _max_connected_agree(found)
 
 
 RULE = Rule(
@@ -137,7 +137,8 @@ RULE = Rule(
         "name that is not a DNS label of at most 32 characters or with the name `default` and a non-zero id. Ids are "
         "1-255 (0 means no mesh), or 1-511 only when `clustermesh.maxConnectedClusters: 511` is set identically on "
         "every member. Checked across `.gitops-kit.yaml` `fleet.clusters` and the Cilium values each cluster deploys "
-        "(Flux HelmRelease or Argo CD Application of chart `cilium`)."
+        "(Flux HelmRelease or Argo CD Application of chart `cilium`, with its `$values/` value files, and the Argo CD "
+        "layout's `clusters/<cluster>/values/cilium.yaml`)."
     ),
     fix="Give every cluster its own DNS-label name and its own id in 1-255, and keep the fleet config and the Cilium values in step.",
     collect=collect,

@@ -6,22 +6,22 @@ from typing import Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import ClusterFact, facts
+from ._fleet import ClusterFact, all_facts, facts
 
 
 def collect(doc: Document, ctx: Context) -> list[ClusterFact] | None:
     # only Cilium values describe how a cluster meshes; the fleet config has no peers or routing mode
-    found = [f for f in facts(doc) if f.origin == "cilium values" and isinstance(f.id, int) and not isinstance(f.id, bool) and f.id != 0]
+    found = [f for f in facts(doc, ctx) if f.origin == "cilium values" and isinstance(f.id, int) and not isinstance(f.id, bool) and f.id != 0]
     return found or None
 
 
-def _at(fact: ClusterFact, path, message: str, severity: Severity | None = None, fix: str | None = None) -> Violation:
-    return Violation(message, path=path, ref=fact.ref, object=fact.object, severity=severity, fix=fix)
+def _at(fact: ClusterFact, at: dict, message: str, severity: Severity | None = None, fix: str | None = None) -> Violation:
+    return Violation(message, **at, object=fact.object, severity=severity, fix=fix)
 
 
 def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation]:
     members: dict[str, ClusterFact] = {}
-    for fact in (f for record in records for f in record):
+    for fact in all_facts(records):
         if isinstance(fact.name, str):
             members.setdefault(fact.name, fact)  # fleet-cluster-identity reports duplicate names
     if len(members) < 2:
@@ -30,12 +30,12 @@ def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation
         if fact.peers is None:
             continue
         if name in fact.peers:
-            yield _at(fact, fact.peers_path, f"clustermesh.config.clusters of cluster {name!r} lists the cluster itself; list only the other members")
+            yield _at(fact, fact.peers_at, f"clustermesh.config.clusters of cluster {name!r} lists the cluster itself; list only the other members")
         for other_name, other in members.items():
             if other_name != name and other_name not in fact.peers:
                 yield _at(
                     fact,
-                    fact.peers_path,
+                    fact.peers_at,
                     f"clustermesh.config.clusters of cluster {name!r} does not list mesh member {other_name!r} "
                     f"({other.where}), so {name!r} never connects to it",
                 )
@@ -44,7 +44,7 @@ def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation
         if fact.routing_mode != first.routing_mode:
             yield _at(
                 fact,
-                fact.routing_path,
+                fact.routing_at,
                 f"cluster {fact.name!r} uses {fact.routing_mode} routing but cluster {first.name!r} ({first.where}) uses "
                 f"{first.routing_mode}; all mesh members need the same datapath mode",
             )
@@ -52,7 +52,7 @@ def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation
         if fact.bpf_masquerade is False:
             yield _at(
                 fact,
-                (*fact.values_path, "bpf", "masquerade"),
+                fact.masquerade_at,
                 f"cluster {fact.name!r} is a mesh member with bpf.masquerade: false; the CERN Cluster Mesh setup needed eBPF "
                 "masquerading for cross-cluster traffic",
                 severity=Severity.WARNING,
@@ -64,15 +64,16 @@ RULE = Rule(
     id="fleet-mesh-consistency",
     severity=Severity.ERROR,
     scope="repository",
-    kinds=frozenset({"HelmRelease", "Application"}),
+    # every object (HelmRelease / Application of chart cilium) and the Argo CD layout's values files
+    any_document=True,
     summary="Every Cluster Mesh member's Cilium values list all other members and share one routing mode.",
     rationale=(
         "With `clustermesh.config.enabled` the chart writes the peers from `clustermesh.config.clusters`; a member "
         "missing from a peer's list is never connected from that side, and a cluster listing itself tries to mesh "
         "with itself. Cilium requires the same datapath mode (tunnel or native routing) on every member. The CERN "
         "setup also needed `bpf.masquerade: true` on the members (warning when it is switched off). Mesh members are "
-        "the clusters whose Cilium values (Flux HelmRelease or Argo CD Application of chart `cilium`) set a non-zero "
-        "`cluster.id`."
+        "the clusters whose Cilium values (Flux HelmRelease or Argo CD Application of chart `cilium`, with its "
+        "`$values/` files, or the Argo CD layout's `clusters/<cluster>/values/cilium.yaml`) set a non-zero `cluster.id`."
     ),
     fix="List every other member (and not the cluster itself) in clustermesh.config.clusters and use one routingMode everywhere.",
     collect=collect,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import CHART_DEFAULT_IPV4, ClusterFact, facts
+from ._fleet import CHART_DEFAULT_IPV4, ClusterFact, all_facts, facts
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def collect(doc: Document, ctx: Context) -> list[ClusterFact] | None:
-    return facts(doc) or None
+    return facts(doc, ctx) or None
 
 
 def _meshed(fact: ClusterFact) -> bool:
@@ -22,14 +20,16 @@ def _meshed(fact: ClusterFact) -> bool:
 
 
 def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation]:
-    seen: list[tuple[ClusterFact, str, Network]] = []
+    import ipaddress
+
+    seen: list[tuple[ClusterFact, str, ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
     reported: set[tuple] = set()
-    for fact in (f for record in records for f in record):
-        for text, path, implied in fact.pod_cidrs:
+    for fact in all_facts(records):
+        for text, at, implied in fact.pod_cidrs:
             try:
                 network = ipaddress.ip_network(text.strip(), strict=True)
             except ValueError as err:
-                yield Violation(f"{fact.origin}: pod CIDR {text!r} of {fact.label} is not a valid network ({err})", path=path, ref=fact.ref, object=fact.object)
+                yield Violation(f"{fact.origin}: pod CIDR {text!r} of {fact.label} is not a valid network ({err})", **at, object=fact.object)
                 continue
             if not _meshed(fact):
                 continue
@@ -38,8 +38,7 @@ def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation
                 yield Violation(
                     f"the IPv4 pod CIDR of {fact.label} {how} the Cilium chart default {CHART_DEFAULT_IPV4}, which every "
                     "cluster gets unless overridden; set ipam.operator.clusterPoolIPv4PodCIDRList to this cluster's own range",
-                    path=path,
-                    ref=fact.ref,
+                    **at,
                     object=fact.object,
                 )
                 continue
@@ -57,8 +56,7 @@ def finish(records: list[list[ClusterFact]], ctx: Context) -> Iterator[Violation
                 yield Violation(
                     f"pod CIDR {network} of {fact.label} overlaps {other_network} of {other.label} ({other.where}); "
                     "pod CIDRs must be unique across the mesh",
-                    path=path,
-                    ref=fact.ref,
+                    **at,
                     object=fact.object,
                 )
             seen.append((fact, text, network))

@@ -12,14 +12,18 @@ from ._helm import EmbeddedValues, embedded_values
 
 CHART = "gitlab-runner"
 # the chart passes runners.config through Helm `tpl`: template actions are not TOML. Lines holding only
-# actions (if/range/end) are dropped; an inline action becomes 0, which is valid TOML both as a value and
-# inside a quoted string, so the rest of the document can still be checked.
+# actions (if/range/end) are blanked; an inline action becomes 0, which is valid TOML both as a value and
+# inside a quoted string, so the rest of the document can still be checked. Line numbers stay as written.
 _TEMPLATE_LINE = re.compile(r"^[ \t]*(\{\{.*?\}\}[ \t]*)+$", re.M)
 _TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+#: the open-files limit the seed's runners inject; containerd's default on recent Kubernetes is "infinity"
+ULIMIT_FIX = 'pre_build_script = "ulimit -n 1048576"'
+MAX_NOFILE = 1048576
+_ULIMIT = re.compile(r"\bulimit\s+(?:-[SH]*n[SH]*|-[SH]+\s+-n)\s+(\S+)")
 
 
-def _check_token(values: EmbeddedValues, runners: Mapping[str, Any], complete: bool) -> Iterator[Violation]:
+def _check_token(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator[Violation]:
     for key, why in (
         ("runnerRegistrationToken", "registration tokens are deprecated (GitLab 15.6, removal planned) and this one sits in Git in plain text"),
         ("runnerToken", "the runner authentication token sits in Git in plain text"),
@@ -27,107 +31,220 @@ def _check_token(values: EmbeddedValues, runners: Mapping[str, Any], complete: b
         if values.values.get(key) not in (None, ""):
             yield Violation(
                 f"{CHART} values set {key}: {why}",
-                path=values.at(key),
+                **values.where(key),
                 fix=f"Delete {key}; create a Secret with keys runner-token and runner-registration-token (SOPS-encrypted) and set runners.secret to its name.",
             )
     secret = runners.get("secret")
-    if complete and not (isinstance(secret, str) and secret.strip()) and values.values.get("runnerToken") in (None, ""):
+    if values.complete and not (isinstance(secret, str) and secret.strip()) and values.values.get("runnerToken") in (None, ""):
         yield Violation(
             f"{CHART} values name no token Secret (runners.secret): the runner cannot register",
-            path=values.at("runners") if "runners" in values.values else values.path,
+            **(values.where("runners") if "runners" in values.values else values.missing()),
             fix="Set runners.secret to the name of a Secret holding runner-token (and an empty runner-registration-token).",
         )
 
 
-def _parse_config(text: str) -> tuple[dict[str, Any] | None, str]:
+def _parse_config(text: str) -> tuple[dict[str, Any] | None, str, int]:
+    """(parsed TOML, error message, 1-based line of the error inside the text)."""
+    blanked = _TEMPLATE_LINE.sub("", text)
+    blanked = _TEMPLATE.sub(lambda m: "0" + "\n" * m.group(0).count("\n"), blanked)
     try:
-        return tomllib.loads(_TEMPLATE.sub("0", _TEMPLATE_LINE.sub("", text))), ""
+        return tomllib.loads(blanked), "", 0
     except tomllib.TOMLDecodeError as error:
-        return None, str(error)
+        message = str(error)
+        match = _TOML_POSITION.search(message)
+        line = int(match.group(1)) if match else 0
+        column = f" (column {match.group(2)})" if match else ""
+        return None, _TOML_POSITION.sub("", message) + column, line
+
+
+class TomlIndex:
+    """Where the tables and keys of a runners.config TOML text are (parsed TOML has no positions).
+
+    `runner` is the index of the `[[runners]]` table a line belongs to (-1 before the first one) and
+    `table` its sub-table below it ("" for [[runners]] itself, "kubernetes", "kubernetes.pod_spec"…).
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.headers: list[tuple[int, int, str]] = []  # (line, runner, table)
+        self.keys: list[tuple[int, int, str, str]] = []  # (line, runner, table, key)
+        runner, table, in_string = -1, "", ""
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_string:
+                if line.count(in_string) % 2:
+                    in_string = ""
+                continue
+            header = self._HEADER.match(line)
+            if header:
+                name = header.group(1).replace(" ", "")
+                if name == "runners" and line.strip().startswith("[["):
+                    runner, table = runner + 1, ""
+                else:
+                    table = name[len("runners."):] if name.startswith("runners.") else name
+                self.headers.append((number, runner, table))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.keys.append((number, runner, table, key.group(1)))
+                rest = line[key.end():]
+                for quote in ('"""', "'''"):
+                    if rest.count(quote) % 2:
+                        in_string = quote
+
+    def runner_line(self, runner: int) -> int:
+        return next((line for line, index, table in self.headers if index == runner and table == ""), 0)
+
+    def key_line(self, runner: int, key: str, table: str = "") -> int:
+        return next((line for line, index, where, name in self.keys if index == runner and where == table and name == key), 0)
+
+    def misplaced(self, runner: int, key: str) -> tuple[int, str] | None:
+        """(line, table) where a [[runners]] key was written below a sub-table header, where TOML puts it."""
+        return next(((line, where) for line, index, where, name in self.keys if index == runner and where and name == key), None)
+
+
+#: [[runners]] keys that, written after [runners.kubernetes], silently become unknown keys of that table
+_RUNNER_KEYS = ("pre_build_script", "pre_get_sources_script", "post_build_script", "builds_dir", "executor")
 
 
 def _check_config(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator[Violation]:
     config = runners.get("config")
     if config is None:
-        return  # the chart's default config.toml uses the kubernetes executor
-    path = values.at("runners", "config")
+        if values.complete:
+            yield Violation(
+                f"{CHART} values set no runners.config: the chart's default config.toml has no pre_build_script, so "
+                "job pods keep the container runtime's open-files limit (infinite with recent containerd), which "
+                "makes CentOS 7 based jobs crawl until they time out",
+                **(values.where("runners") if "runners" in values.values else values.missing()),
+                severity=Severity.WARNING,
+                fix=f"Set runners.config with [[runners]] {ULIMIT_FIX} and a [runners.kubernetes] table.",
+            )
+        return
     if not isinstance(config, str):
         yield Violation(
             f"{CHART} runners.config must be a TOML string (a YAML block `config: |`), not {type(config).__name__}",
-            path=path,
+            **values.where("runners", "config"),
             fix="Write runners.config as a literal block of TOML: `config: |` followed by [[runners]] tables.",
         )
         return
-    parsed, error = _parse_config(config)
+
+    def at(line: int) -> dict[str, Any]:
+        # a block scalar (`config: |`) starts on the line after its key: TOML line N is N lines below it
+        return values.where("runners", "config", line_offset=line if line and "\n" in config else 0)
+
+    parsed, error, line = _parse_config(config)
     if parsed is None:
         yield Violation(
-            f"{CHART} runners.config is not valid TOML: {error} (line numbers count from the first line of the block)",
-            path=path,
+            f"{CHART} runners.config is not valid TOML: {error}",
+            **at(line),
             fix="Fix the TOML syntax (key = \"value\", [runners.kubernetes] tables; YAML syntax is not accepted here).",
         )
         return
+    index = TomlIndex(config)
     entries = parsed.get("runners")
     if not isinstance(entries, list) or not entries:
         yield Violation(
             f"{CHART} runners.config has no [[runners]] table: the runner starts without any executor",
-            path=path,
+            **at(0),
             fix="Add [[runners]] with a [runners.kubernetes] table.",
         )
         return
-    for index, entry in enumerate(entries, start=1):
-        executor = entry.get("executor")
-        if executor not in (None, "kubernetes"):
+    for number, entry in enumerate(entries):
+        yield from _check_entry(entry, number, index, at)
+
+
+def _check_entry(entry: Mapping[str, Any], number: int, index: TomlIndex, at) -> Iterator[Violation]:
+    label = f"runners.config [[runners]] #{number + 1}"
+    executor = entry.get("executor")
+    kubernetes = entry.get("kubernetes")
+    if executor not in (None, "kubernetes"):
+        yield Violation(
+            f"{CHART} {label} uses executor {executor!r}: the chart runs jobs as pods only with the kubernetes executor",
+            **at(index.key_line(number, "executor") or index.runner_line(number)),
+            fix='Set executor = "kubernetes" (or leave it out: the chart registers a kubernetes executor).',
+        )
+    elif not isinstance(kubernetes, dict):
+        yield Violation(
+            f"{CHART} {label} has no [runners.kubernetes] table",
+            **at(index.runner_line(number)),
+            fix="Add [runners.kubernetes] (at least namespace and image) under [[runners]].",
+        )
+    if isinstance(entry.get("token"), str) and entry["token"].strip():
+        yield Violation(
+            f"{CHART} {label} sets token in plain text",
+            **at(index.key_line(number, "token") or index.runner_line(number)),
+            fix="Remove token from runners.config; the chart reads it from the Secret named by runners.secret.",
+        )
+    misplaced = {}
+    for key in _RUNNER_KEYS:
+        found = index.misplaced(number, key)
+        if found is not None and key not in entry:
+            misplaced[key] = found
+            line, table = found
             yield Violation(
-                f"{CHART} runners.config [[runners]] #{index} uses executor {executor!r}: the chart runs jobs as pods only with the kubernetes executor",
-                path=path,
-                fix='Set executor = "kubernetes" (or leave it out: the chart registers a kubernetes executor).',
+                f"{CHART} {label}: {key} is written below [runners.{table}], so TOML makes it a key of that table "
+                "(indentation does not matter) and the runner ignores it",
+                **at(line),
+                fix=f"Move {key} above the first sub-table header of its [[runners]] table.",
             )
-        elif not isinstance(entry.get("kubernetes"), dict):
-            yield Violation(
-                f"{CHART} runners.config [[runners]] #{index} has no [runners.kubernetes] table",
-                path=path,
-                fix="Add [runners.kubernetes] (at least namespace and image) under [[runners]].",
-            )
-        if isinstance(entry.get("token"), str) and entry["token"].strip():
-            yield Violation(
-                f"{CHART} runners.config [[runners]] #{index} sets token in plain text",
-                path=path,
-                fix="Remove token from runners.config; the chart reads it from the Secret named by runners.secret.",
-            )
+    if executor in (None, "kubernetes") and "pre_build_script" not in misplaced:
+        yield from _check_ulimit(entry, number, label, index, at)
+
+
+def _check_ulimit(entry: Mapping[str, Any], number: int, label: str, index: TomlIndex, at) -> Iterator[Violation]:
+    """The seed's pitfall: recent containerd gives pods an infinite open-files limit; jobs from CentOS 7
+    images then crawl (programs that close every possible descriptor) until they time out. The fix is a
+    pre_build_script lowering it: that script runs in the build container's shell, before the job's script."""
+    script = entry.get("pre_build_script")
+    limits = _ULIMIT.findall(script) if isinstance(script, str) else []
+    fix = f"Add {ULIMIT_FIX} to this [[runners]] table (it runs in the build container before every job script)."
+    if not limits:
+        elsewhere = entry.get("pre_get_sources_script")
+        where = " (pre_get_sources_script runs in the helper container, so its ulimit never reaches the job)" if isinstance(elsewhere, str) and _ULIMIT.search(elsewhere) else ""
+        yield Violation(
+            f"{CHART} {label} sets no open-files limit in pre_build_script{where}: job pods inherit the container "
+            "runtime's limit, infinite with recent containerd, and jobs from CentOS 7 based images then crawl until they time out",
+            **at(index.key_line(number, "pre_build_script") or index.runner_line(number)),
+            severity=Severity.WARNING,
+            fix=fix,
+        )
+        return
+    value = limits[-1].rstrip(";&|)'\"")
+    if not value.isdigit() or int(value) > MAX_NOFILE:
+        yield Violation(
+            f"{CHART} {label} pre_build_script sets ulimit -n {value}: that keeps (or raises) the runaway open-files "
+            f"limit instead of lowering it to at most {MAX_NOFILE}",
+            **at(index.key_line(number, "pre_build_script") or index.runner_line(number)),
+            severity=Severity.WARNING,
+            fix=fix,
+        )
 
 
 def _check_url(values: EmbeddedValues) -> Iterator[Violation]:
     url = values.values.get("gitlabUrl")
     if not (isinstance(url, str) and re.match(r"^https?://[^/\s]+", url)):
-        where = values.at("gitlabUrl") if "gitlabUrl" in values.values else values.path
         shown = "missing" if url is None else f"{url!r} is not an http(s) URL"
         yield Violation(
             f"{CHART} values: gitlabUrl {shown}",
-            path=where,
+            **(values.where("gitlabUrl") if "gitlabUrl" in values.values else values.missing()),
             fix="Set gitlabUrl to the GitLab instance's full URL, e.g. https://gitlab.cern.ch/.",
         )
 
 
-def complete(doc: Document) -> bool:
-    """Whether the values in this document are all the values the chart gets.
-
-    Only an Argo CD Application carries its values itself. A Flux HelmRelease is usually a kustomize base
-    that each cluster patches (gitlabUrl and the runner name differ per cluster), in the cluster overlay or
-    in the Flux Kustomization's own `spec.patches`, or takes values from `spec.valuesFrom`: even a rendered
-    overlay may not hold them, so missing keys are not reported there.
-    """
-    return doc.kind == "Application"
-
-
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    for values in embedded_values(doc):
+    # Only an Argo CD Application whose value files are all in this repository carries every value the chart
+    # gets (`values.complete`). A Flux HelmRelease is usually a kustomize base that each cluster patches
+    # (gitlabUrl and the runner name differ per cluster), in an overlay or a Flux Kustomization's
+    # `spec.patches`, or takes `spec.valuesFrom`: missing keys are not reported there.
+    for values in embedded_values(doc, ctx):
         if values.chart != CHART:
             continue
         runners = values.values.get("runners")
         runners = runners if isinstance(runners, dict) else {}
-        if "gitlabUrl" in values.values or complete(doc):
+        if "gitlabUrl" in values.values or values.complete:
             yield from _check_url(values)
-        yield from _check_token(values, runners, complete(doc))
+        yield from _check_token(values, runners)
         yield from _check_config(values, runners)
 
 
@@ -135,16 +252,23 @@ RULE = Rule(
     id="gitlab-runner-values",
     severity=Severity.ERROR,
     kinds=frozenset({"HelmRelease", "Application"}),
-    summary="gitlab-runner chart values (in a HelmRelease or Argo CD Application) lack gitlabUrl, carry a token in plain text, or have a runners.config that is not TOML with a kubernetes executor.",
+    summary="gitlab-runner chart values (in a HelmRelease or Argo CD Application, with its value files) lack gitlabUrl, carry a token in plain text, have a runners.config that is not TOML with a kubernetes executor, or leave jobs with the runtime's runaway open-files limit.",
     rationale=(
         "The runner Deployment crash-loops without gitlabUrl or a token, and a token written into values is a "
         "credential in Git history; runnerRegistrationToken is also deprecated. runners.config is rendered "
         "verbatim into config.toml: YAML syntax there, or a missing [runners.kubernetes] table, only shows up as "
-        "a failing pod after the sync. Template actions ({{ … }}) are allowed, as the chart renders the string with tpl. "
-        "A missing gitlabUrl or token Secret is reported on Argo CD Applications only: a Flux HelmRelease is often a "
-        "base that clusters patch (in an overlay or a Flux Kustomization's spec.patches) or takes spec.valuesFrom."
+        "a failing pod after the sync; such errors are reported at their own line inside the block. TOML puts every "
+        "key below a `[runners.kubernetes]` header into that table whatever its indentation, so a pre_build_script "
+        "written there is silently ignored. CERN's move to Kubernetes runners hit containerd's infinite open-files "
+        "limit: jobs from CentOS 7 based images crawled until they were killed after an hour; the fix was a "
+        "`pre_build_script` with `ulimit -n` in every [[runners]] table (a warning when missing; in "
+        "pre_get_sources_script it runs in the helper container and does not help). Template actions ({{ … }}) are "
+        "allowed, as the chart renders the string with tpl. A missing gitlabUrl, token Secret or runners.config is "
+        "reported on Argo CD Applications whose values are all known (inline and `$<ref>/` value files of this "
+        "repository) only: a Flux HelmRelease is often a base that clusters patch (in an overlay or a Flux "
+        "Kustomization's spec.patches) or takes spec.valuesFrom."
     ),
-    fix="Set gitlabUrl, runners.secret (a SOPS-encrypted Secret with runner-token) and a TOML runners.config with [[runners]] / [runners.kubernetes].",
+    fix="Set gitlabUrl, runners.secret (a SOPS-encrypted Secret with runner-token) and a TOML runners.config with [[runners]] (pre_build_script = \"ulimit -n 1048576\") / [runners.kubernetes].",
     check=check,
     example="""\
 apiVersion: helm.toolkit.fluxcd.io/v2
@@ -176,9 +300,13 @@ spec:
       secret: gitlab-runner-token
       config: |
         [[runners]]
+          pre_build_script = "ulimit -n 1048576"
           [runners.kubernetes]
             namespace = "{{ .Release.Namespace }}"
             image = "alpine"
 """,
-    references=("https://docs.gitlab.com/runner/install/kubernetes/",),
+    references=(
+        "https://docs.gitlab.com/runner/install/kubernetes/",
+        "https://docs.gitlab.com/runner/configuration/advanced-configuration/",
+    ),
 )

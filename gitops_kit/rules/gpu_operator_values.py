@@ -8,9 +8,10 @@ import re
 from functools import lru_cache
 from typing import Any, Iterator
 
-from ..model import Document, PathPart, Severity, Violation
+from ..model import Document, Severity, Violation
 from ..resources import data_path
 from ..rulebase import Context, Rule
+from ._helm import EmbeddedValues, embedded_values
 
 CHART = "gpu-operator"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
@@ -39,28 +40,21 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
-def chart_values(doc: Document) -> tuple[Any, tuple[PathPart, ...], Any] | None:
-    """(values, their path, chart version) when the document deploys the gpu-operator chart."""
-    if doc.kind == "HelmRelease" and doc.group == "helm.toolkit.fluxcd.io":
-        if _get(doc.data, "spec", "chart", "spec", "chart") == CHART:
-            return _get(doc.data, "spec", "values"), ("spec", "values"), _get(doc.data, "spec", "chart", "spec", "version")
-    elif doc.kind == "Application" and doc.group == "argoproj.io":
-        source = _get(doc.data, "spec", "source")
-        if isinstance(source, dict) and source.get("chart") == CHART:
-            return _get(source, "helm", "valuesObject"), ("spec", "source", "helm", "valuesObject"), source.get("targetRevision")
-    return None
+def chart_values(doc: Document, ctx: Context | None = None) -> EmbeddedValues | None:
+    """The gpu-operator values a HelmRelease or Argo CD Application gives (merged with its value files)."""
+    return next((v for v in embedded_values(doc, ctx) if v.chart == CHART), None)
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    found = chart_values(doc)
-    if found is None or not isinstance(found[0], dict):
+    found = chart_values(doc, ctx)
+    if found is None or not found.values:
         return
-    values, prefix, version_text = found
+    version_text = found.version
     version = _version(version_text)
     table = _table()
     for row in table.get("removed", []):
         keys = row["path"].split(".")
-        parent = _get(values, *keys[:-1]) if len(keys) > 1 else values
+        parent = _get(found.values, *keys[:-1]) if len(keys) > 1 else found.values
         if not isinstance(parent, dict) or keys[-1] not in parent:
             continue
         since = _version(row["since"])
@@ -69,7 +63,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
         pinned = f"chart {version_text}" if version is not None else f"an unpinned chart version ({version_text!r})"
         yield Violation(
             f"{row['path']} was removed from the gpu-operator chart in v{row['since']} and is ignored with {pinned}: {row['note']}",
-            path=(*prefix, *keys),
+            **found.where(*keys),
             fix=f"Delete {row['path']} from the values.",
         )
 

@@ -119,10 +119,9 @@ def _workload_record(doc: Document) -> WorkloadRecord | None:
 
 def collect(doc: Document, ctx: Context) -> list[Any] | None:
     records: list[Any] = []
-    found = chart_values(doc)
+    found = chart_values(doc, ctx)
     if found is not None:
-        values = found[0] if isinstance(found[0], dict) else {}
-        mig = values.get("mig")
+        mig = found.values.get("mig")
         strategy = mig.get("strategy") if isinstance(mig, dict) else None
         records.append(OperatorRecord(strategy if isinstance(strategy, str) else "single", doc.ref))  # chart default: single
     elif doc.kind == "ConfigMap":

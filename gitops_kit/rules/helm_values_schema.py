@@ -34,7 +34,9 @@ def _dotted(parts: Any) -> str:
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    for values in embedded_values(doc):
+    for values in embedded_values(doc, ctx):
+        for message, path in values.problems:
+            yield Violation(message, path=path, severity=Severity.WARNING, fix="Fix the path after $<ref>/ (relative to the repository root) or remove the entry.")
         validator = chart_validator(values.chart)
         if validator is None or not values.values:
             continue
@@ -52,7 +54,7 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
                 message = f"{values.chart} values {_dotted(parts)}: must be of type {expected}, not {_json_type(error.instance)}"
             else:
                 message = f"{values.chart} values {_dotted(parts)}: {_short(error.message)}"
-            yield Violation(message, path=values.at(*parts))
+            yield Violation(message, **values.where(*parts))
 
 
 def _json_type(value: Any) -> str:
@@ -78,7 +80,10 @@ RULE = Rule(
         "release long after the commit. The value schemas in schemas/charts/ describe the keys gitops-kit generates "
         "and checks (types, allowed values; closed objects only where the chart's keys are known exactly); other "
         "keys are allowed. Values embedded in HelmRelease spec.values and Argo CD Application "
-        "spec.source(s).helm.valuesObject / values are checked."
+        "spec.source(s).helm.valuesObject / values are checked, merged with the Application's "
+        "`$<ref>/<path>` valueFiles (read from this repository, as Argo CD does; a finding points at the file that sets "
+        "the value). A valueFiles entry that does not exist in the repository is a warning: Argo CD refuses to sync "
+        "unless `ignoreMissingValueFiles` is set."
     ),
     fix="Use the type and value the finding names (see the chart's values.yaml for the exact key).",
     check=check,

@@ -32,11 +32,13 @@ def test_literal_tokens_are_reported_without_their_value(tmp_path):
         "    runners:\n"
         "      config: |\n"
         "        [[runners]]\n"
+        '          pre_build_script = "ulimit -n 1048576"\n'
         f'          token = "{CANARY}"\n'
         "          [runners.kubernetes]\n"
     )
     findings = _findings(tmp_path, values)
-    assert {f.line for f in findings} == {10, 11, 13}
+    # the token inside the block is reported at its own line (16), not at `config:`
+    assert {f.line for f in findings} == {10, 11, 16}
     for finding in findings:
         assert CANARY not in str(finding.to_dict())
 
@@ -48,6 +50,7 @@ def test_templated_config_parses(tmp_path):
         "      secret: runner-token\n"
         "      config: |\n"
         "        [[runners]]\n"
+        '          pre_build_script = "ulimit -n 1048576"\n'
         "          [runners.kubernetes]\n"
         '            namespace = "{{ default .Release.Namespace .Values.runners.jobNamespace }}"\n'
         "            cpu_limit = {{ .Values.cpuLimit | quote }}\n"
@@ -62,6 +65,7 @@ def test_template_control_lines_are_skipped(tmp_path):
         "      secret: runner-token\n"
         "      config: |\n"
         "        [[runners]]\n"
+        '          pre_build_script = "ulimit -n 1048576"\n'
         "          [runners.kubernetes]\n"
         "          {{- if .Values.privileged }}\n"
         "            privileged = true\n"
@@ -89,4 +93,4 @@ def test_missing_keys_are_reported_on_applications_only():
         "spec": {"source": {"chart": "gitlab-runner", "helm": {"valuesObject": {"rbac": {"create": True}}}}},
     }
     messages = sorted(v.message for v in check(Document(application, DocRef("/x", "x")), Context()))
-    assert len(messages) == 2 and "runners.secret" in messages[0] and "gitlabUrl missing" in messages[1]
+    assert len(messages) == 3 and "runners.secret" in messages[0] and "no runners.config" in messages[1] and "gitlabUrl missing" in messages[2]
