@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ..secrets.sops_config import CreationRule, creation_rules, first_matching_rule
-from ..secrets.sopsfile import SopsFileError, age_recipients, selection_rule
+from ..secrets.sopsfile import SopsFileError, age_recipients, as_list, selection_rule
 from ..secrets.static import sops_block
 
 CONFIG_NAMES = (".sops.yaml",)
@@ -45,7 +45,7 @@ def collect(doc: Document, ctx: Context) -> Config | Encrypted | PlainFirst | No
         selection: tuple[str, str] | None = selection_rule(meta)
     except SopsFileError:
         selection = None  # secret-not-encrypted reports it
-    pgp = frozenset(str(e.get("fp")) for e in meta.get("pgp") or [] if isinstance(e, dict) and e.get("fp"))
+    pgp = frozenset(str(e.get("fp")) for e in as_list(meta.get("pgp")) if isinstance(e, dict) and e.get("fp"))
     return Encrypted(doc.ref.file, doc.ref.index, doc.ref, frozenset(age_recipients(meta)), pgp, selection)
 
 

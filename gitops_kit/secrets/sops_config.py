@@ -48,6 +48,8 @@ def _csv_or_list(value: Any) -> tuple[str, ...]:
     # sops accepts "a,b" strings and lists alike (config.go); empty entries are skipped.
     if value is None:
         return ()
+    if not isinstance(value, (str, list)):
+        return (str(value),)  # a lone number or the like: one (bad) recipient, not a crash
     items = value.split(",") if isinstance(value, str) else [str(item) for item in value]
     return tuple(item.strip() for item in items if str(item).strip())
 
@@ -77,7 +79,7 @@ def creation_rules(config: Any) -> list[CreationRule]:
             continue
         age: tuple[str, ...] = _csv_or_list(raw.get("age"))
         pgp: tuple[str, ...] = _csv_or_list(raw.get("pgp"))
-        groups = raw.get("key_groups") or []
+        groups = raw.get("key_groups") if isinstance(raw.get("key_groups"), list) else []
         if groups:  # key_groups override the flat key lists (sops config.go)
             age = tuple(a for group in groups if isinstance(group, dict) for a in _csv_or_list(group.get("age")))
             pgp = tuple(p for group in groups if isinstance(group, dict) for p in _csv_or_list(group.get("pgp")))

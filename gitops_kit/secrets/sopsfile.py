@@ -251,16 +251,26 @@ def should_be_encrypted(keys: tuple[str, ...], rule: tuple[str, str]) -> bool:
     return name == "unencrypted_comment_regex"
 
 
-def age_recipients(metadata: dict[str, Any]) -> list[str]:
-    entries = list(metadata.get("age") or [])
-    for group in metadata.get("key_groups") or []:
+def as_list(value: Any) -> list[Any]:
+    """A metadata list as sops writes it; anything else (a hand-edited scalar or mapping) counts as empty."""
+    return value if isinstance(value, list) else []
+
+
+def key_entries(metadata: dict[str, Any], provider: str) -> list[dict[str, Any]]:
+    """The stanzas of one key type (`age`, `pgp`…), from the flat list and from every key group."""
+    entries = [e for e in as_list(metadata.get(provider)) if isinstance(e, dict)]
+    for group in as_list(metadata.get("key_groups")):
         if isinstance(group, dict):
-            entries += list(group.get("age") or [])
-    return [str(entry.get("recipient")) for entry in entries if isinstance(entry, dict) and entry.get("recipient")]
+            entries += [e for e in as_list(group.get(provider)) if isinstance(e, dict)]
+    return entries
+
+
+def age_recipients(metadata: dict[str, Any]) -> list[str]:
+    return [str(entry.get("recipient")) for entry in key_entries(metadata, "age") if entry.get("recipient")]
 
 
 def has_any_key(metadata: dict[str, Any]) -> bool:
     providers = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
     if any(metadata.get(name) for name in providers):
         return True
-    return any(isinstance(g, dict) and any(g.get(n) for n in providers) for g in metadata.get("key_groups") or [])
+    return any(isinstance(g, dict) and any(g.get(n) for n in providers) for g in as_list(metadata.get("key_groups")))

@@ -49,7 +49,8 @@ def metadata_problems(meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
 
 def _has_recipient(meta: dict[str, Any]) -> bool:
     providers = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
-    groups = [meta] + [g for g in meta.get("key_groups") or [] if isinstance(g, dict)]
+    key_groups = meta.get("key_groups")
+    groups = [meta] + [g for g in (key_groups if isinstance(key_groups, list) else []) if isinstance(g, dict)]
     return any(isinstance(g.get(p), list) and g.get(p) for g in groups for p in providers)
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from ..errors import UserError
 from .keys import read_identities
-from .sopsfile import EncValue, SopsFile, SopsFileError, age_recipients, parse_enc, parse_json, parse_yaml, selection_rule, should_be_encrypted
+from .sopsfile import EncValue, SopsFile, SopsFileError, age_recipients, as_list, parse_enc, parse_json, parse_yaml, selection_rule, should_be_encrypted
 
 if TYPE_CHECKING:
     from .pgp import PgpKeyring
@@ -92,8 +92,7 @@ def _gcm_decrypt(key: bytes, enc: EncValue, aad: bytes) -> bytes | None:
 def data_key(metadata: dict[str, Any], identities: list[Any]) -> bytes | None:
     import pyrage
 
-    entries = list(metadata.get("age") or [])
-    for entry in entries:
+    for entry in as_list(metadata.get("age")):
         if not isinstance(entry, dict) or not entry.get("enc") or not identities:
             continue
         try:
@@ -129,7 +128,7 @@ def verify_document_set(name: str, parsed: SopsFile, identities: list[Any], pgp:
     if metadata.get("key_groups"):
         return [_unverified(name, line, "key_groups (Shamir secret sharing) need several keys combined")]
     key = data_key(metadata, identities)
-    pgp_entries = [e for e in metadata.get("pgp") or [] if isinstance(e, dict)]
+    pgp_entries = [e for e in as_list(metadata.get("pgp")) if isinstance(e, dict)]
     if key is None and pgp_entries and pgp is not None:
         key = pgp.data_key(pgp_entries)
     if key is None:
