@@ -196,6 +196,41 @@ def _changed_since(gitops_kit: str, fleet: Path, clusters: int, repeat: int, wor
     )
 
 
+# The cookiecutter rendering `new cluster` does, alone: the same templates and contexts for the fleet
+# recorded in a generated repository, rendered into a temporary directory; no validation, no sops,
+# no writing into the repository, no git.
+_COOKIECUTTER_ALONE = """\
+import sys
+from gitops_kit.generate.config_edit import read_fleet
+from gitops_kit.generate.render import render_fleet
+with open(sys.argv[1], encoding="utf-8") as handle:
+    fleet = read_fleet(handle.read())
+print(len(render_fleet(fleet)))
+"""
+
+
+def _new_cluster(gitops_kit: str, python: str, repeat: int, workdir: Path) -> tuple[Measurement, Measurement]:
+    """`new cluster` with every add-on into a fresh repository, and cookiecutter rendering the same templates alone."""
+    generated, alone = [], []
+    for index in range(repeat):
+        repo = workdir / f"new-cluster-{index}"
+        cache = workdir / f"new-cluster-cache-{index}"
+        for path in (repo, cache):
+            shutil.rmtree(path, ignore_errors=True)
+        env = {**os.environ, "GITOPS_KIT_CACHE_DIR": str(cache)}
+        command = [gitops_kit, "new", "cluster", "bench-001", "--repo", str(repo), "--flavor", "flux", "--no-input"]
+        generated.append(_measure("new", command, 1, env=env))
+        alone.append(_measure("alone", [python, "-c", _COOKIECUTTER_ALONE, str(repo / ".gitops-kit.yaml")], 1, env=env))
+        for path in (repo, cache):
+            shutil.rmtree(path, ignore_errors=True)
+    return (
+        Measurement("gitops-kit new cluster (all add-ons, flux)", statistics.median(r.seconds for r in generated),
+                    statistics.median(r.rss_mib for r in generated)),
+        Measurement("  cookiecutter rendering the same templates", statistics.median(r.seconds for r in alone),
+                    statistics.median(r.rss_mib for r in alone)),
+    )
+
+
 def _hook_entry(hook_id: str) -> list[str]:
     """The command of one of the project's pre-commit hooks, as pre-commit runs it (files appended)."""
     import shlex
@@ -341,7 +376,8 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     first_render, cached_render = _render_cache(gitops_kit, render_fleet, args.render_clusters, repeat, workdir)
     pr_full, pr_changed = _changed_since(gitops_kit, render_fleet, args.render_clusters, max(1, (repeat + 1) // 2), workdir)
     load_alone, schema_alone = _schema_alone(python, small, repeat)
-    rows.extend((first_render, cached_render, pr_full, pr_changed, load_alone, schema_alone))
+    new_cluster, cookiecutter_alone = _new_cluster(gitops_kit, python, max(1, (repeat + 1) // 2), workdir)
+    rows.extend((first_render, cached_render, pr_full, pr_changed, load_alone, schema_alone, new_cluster, cookiecutter_alone))
     print(_table(rows))
 
     validate_small, bare_small = results["validate small"], results["yaml_rs small"]
@@ -359,6 +395,8 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     print(f"  schema validation / yaml_rs load docs/s:      {schema_share:.2f}")
     pr_share = pr_changed.seconds / pr_full.seconds
     print(f"  --changed-since (1 of {args.render_clusters}) ÷ full run wall:  {pr_share:.2f}")
+    generator_share = new_cluster.seconds / cookiecutter_alone.seconds
+    print(f"  new cluster ÷ cookiecutter alone wall:        {generator_share:.2f}")
 
     bars = [
         _bar(f"validate docs/s ÷ yaml_rs docs/s at {small_docs:,} docs", validate_small.docs_per_second / bare_small.docs_per_second, 0.5, True),
@@ -368,6 +406,7 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
         _bar(f"schema validation docs/s ÷ yaml_rs load docs/s at {small_docs:,} docs", schema_share, 0.5, True),
         _bar(f"--changed-since, one of {args.render_clusters} clusters changed, wall ÷ full run wall", pr_share, 0.10, False),
         _bar("pre-commit lint hook on one file wall ÷ python -c pass wall", lint.seconds / start_up.seconds, 3.0, False),
+        _bar("new cluster (all add-ons) wall ÷ cookiecutter rendering the same templates wall", generator_share, 1.5, False),
     ]
     print("\nbars")
     for _passed, line in bars:

@@ -85,9 +85,11 @@ def test_runner_prints_every_row_ratio_and_bar(tmp_path):
                 "gitops-kit validate one-file.yaml", "validate fleet, 2 overlays, empty cache",
                 "validate fleet, 2 overlays, cached", "validate fleet, 2 overlays, full (empty cache)",
                 "validate fleet, 2 overlays, --changed-since (1 cluster)", "pre-commit gitops-kit-lint hook, one file",
-                "same, empty schema cache", "yaml_rs load (7 docs, in-process)", "schema validation alone (6 objects)"):
+                "same, empty schema cache", "gitops-kit new cluster (all add-ons, flux)",
+                "cookiecutter rendering the same templates", "yaml_rs load (7 docs, in-process)", "schema validation alone (6 objects)"):
         assert row in out
     assert "first run wall ÷ cached second run wall" in out and "schema validation docs/s ÷ yaml_rs load docs/s" in out
     assert "--changed-since, one of 2 clusters changed" in out and "lint hook on one file" in out
-    assert out.count("PASS") + out.count("FAIL") == 7
+    assert "new cluster (all add-ons) wall ÷ cookiecutter" in out
+    assert out.count("PASS") + out.count("FAIL") == 8
     assert "rules present" in out
