@@ -167,7 +167,7 @@ def generate(answers: Answers) -> Result:
         return result
     if not plan.changes:
         return result
-    _validate_in_scratch(answers.repo, plan, fleet.flavor)
+    _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
     originals = _write_all(answers.repo, plan)
     if answers.commit:
@@ -224,23 +224,7 @@ def _restore(repo: Path, originals: dict[str, bytes | None], done: list[str]) ->
             pass  # not empty: it holds someone's files
 
 
-# Findings on the Argo CD layout that come from checks which do not read it yet: Helm values in
-# `clusters/<c>/values/*.yaml` (referenced as `$values/...` valueFiles) and secrets reached only through a
-# KSOPS generator. Until those rules and the KSOPS-aware renderer land they do not block generation;
-# `gitops-kit validate` still reports them. Remove an entry as soon as its rule understands the layout.
-_ARGOCD_PENDING_RULES = frozenset({"gitlab-runner-values", "fleet-cluster-identity", "fleet-mesh-consistency", "fleet-pod-cidr"})
-
-
-def _pending_for_argocd(finding: object) -> bool:
-    rule, file, message = finding.rule_id, str(finding.file), str(finding.message)  # type: ignore[attr-defined]
-    if rule in _ARGOCD_PENDING_RULES and file.endswith("/apps/addons.yaml"):
-        return True
-    if rule == "duplicate-object" and file.endswith(".sops.yaml"):
-        return True
-    return rule == "kustomize-build" and "ksops" in message
-
-
-def _validate_in_scratch(repo: Path, plan: Plan, flavor: str = "flux") -> None:
+def _validate_in_scratch(repo: Path, plan: Plan) -> None:
     """Run the validator over the repository as it will be; any finding stops generation before writing."""
     from ..engine import validate
 
@@ -257,7 +241,7 @@ def _validate_in_scratch(repo: Path, plan: Plan, flavor: str = "flux") -> None:
         for path in plan.delete:
             (scratch / path).unlink(missing_ok=True)
         report = validate([scratch])
-        findings = [f for f in report.findings if not (flavor == "argocd" and _pending_for_argocd(f))]
+        findings = list(report.findings)
         if findings:
             lines = [f"  {f.file}:{f.line}: {f.rule_id}: {f.message}" for f in findings[:10]]
             more = f"\n  … and {len(findings) - 10} more" if len(findings) > 10 else ""

@@ -27,9 +27,7 @@ def test_flux_example_validates_with_zero_findings():
     assert [(f.rule_id, f.file, f.line) for f in report.findings] == []
 
 
-def test_argocd_example_validates_without_findings_of_rules_that_read_its_layout():
-    from gitops_kit.generate.generator import _pending_for_argocd
-
+def test_argocd_example_validates_with_zero_findings():
     report = validate([ROOT / "examples" / "argocd-fleet"])
-    assert [(f.rule_id, f.file, f.line) for f in report.findings if not _pending_for_argocd(f)] == []
+    assert [(f.rule_id, f.file, f.line) for f in report.findings] == []
     assert report.files > 50
