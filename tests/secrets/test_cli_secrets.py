@@ -84,7 +84,11 @@ def test_keygen_new_verify_decrypt_round_trip(tmp_path, cli):
 
 
 def test_three_problems_three_findings(tmp_path, cli):
-    """Plaintext Secret + stale recipients (validate, no key) + tampered file (verify, with the key)."""
+    """Issue #5 done-when: plaintext Secret + stale recipients + tampered file = three findings.
+
+    `validate` (no key) finds the first two; a tampered file looks exactly like a good one without the
+    data key, so the third comes from `secrets verify` (with the key) — by design, see docs/secrets.md.
+    """
     repo = tmp_path / "repo"
     (repo / "clusters" / "prod").mkdir(parents=True)
     identity, recipient = generate_identity()
@@ -119,6 +123,7 @@ def test_three_problems_three_findings(tmp_path, cli):
     problems = [line for line in verify.stdout.splitlines() if line]
     # stale.yaml is still decryptable with the old key, so only the tampered file fails verification
     assert len(problems) == 1 and "tampered.yaml" in problems[0] and "sops-mac" in problems[0]
+    assert "3 encrypted file(s): 2 verified, 1 with problems, 0 not verifiable offline" in verify.stderr
     assert sorted(findings) == [("plain.yaml", "secret-not-encrypted"), ("stale.yaml", "sops-rule-coverage")], validate.stdout
     assert "hunter2" not in validate.stdout
     assert _scan_tree_for_canary(repo) == []
