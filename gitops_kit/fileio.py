@@ -25,7 +25,8 @@ class WriteError(OSError, UserError):
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None, *, inside: Path | None = None) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode, inside=inside)
+    # surrogateescape: a non-UTF-8 file name in a report is written back as its own bytes, as stdout does
+    atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"), mode, inside=inside)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, *, inside: Path | None = None) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..model import Finding, Report, Severity
 from . import RenderOptions
+from .json import unicode_safe
 
 DESCRIPTION = "GitLab Code Quality report (CodeClimate JSON with stable fingerprints)"
 
@@ -27,7 +28,7 @@ def render(report: Report, options: RenderOptions) -> str:
         occurrence = seen[base]
         seen[base] += 1
         issues.append(_issue(finding, _unique(base, occurrence)))
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    return unicode_safe(json.dumps(issues, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _unique(base: str, occurrence: int) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..model import Finding, Report, RuleInfo, Severity
 from . import RenderOptions
+from .json import unicode_safe
 
 DESCRIPTION = "SARIF 2.1.0 (GitHub code scanning, IDEs): rules metadata, physical locations, fingerprints"
 
@@ -31,7 +32,7 @@ def render(report: Report, options: RenderOptions) -> str:
         "columnKind": "unicodeCodePoints",
     }
     payload = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    return unicode_safe(json.dumps(payload, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _rule_table(report: Report) -> list[RuleInfo]:
@@ -112,8 +113,9 @@ def _invocation(report: Report) -> dict[str, Any]:
 
 
 def _uri(file: str) -> str:
-    # relative reference: percent-encode spaces, non-ASCII and reserved characters, keep `/`
-    return quote(file.replace("\\", "/"), safe="/-._~")
+    # relative reference: percent-encode spaces, non-ASCII and reserved characters, keep `/`; a
+    # file name that is not UTF-8 is encoded byte for byte, so the URI still names that file
+    return quote(file.replace("\\", "/").encode("utf-8", "surrogateescape"), safe="/-._~")
 
 
 def _pascal(rule_id: str) -> str:

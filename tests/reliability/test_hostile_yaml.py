@@ -110,3 +110,17 @@ def test_every_hostile_file_at_once_through_the_cli(tmp_path, cli):
     for file in expected:
         assert all(f["line"] >= 0 and f["rule"] for f in by_file[file])
     assert payload["summary"]["files"] == len(CASES) + 3
+
+
+def test_a_file_name_that_is_not_utf8_keeps_every_report_valid(tmp_path, cli):
+    root = _repo(tmp_path)
+    (root / os.fsdecode(b"bad\xff.yaml")).write_text("a: [\n", encoding="utf-8")
+    for fmt in ("json", "sarif", "gitlab", "junit", "github", "text"):
+        out = tmp_path / f"report.{fmt}"
+        result = cli("validate", str(root), "--format", fmt, "-o", str(out))
+        assert result.returncode == 1 and result.stderr == "", (fmt, result.stderr)
+        if fmt in ("json", "sarif", "gitlab"):
+            text = json.dumps(json.loads(out.read_text(encoding="utf-8")))
+            assert "bad" in text
+    sarif = json.loads((tmp_path / "report.sarif").read_text(encoding="utf-8"))
+    assert sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad%FF.yaml"
