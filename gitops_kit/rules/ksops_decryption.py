@@ -9,7 +9,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 from ..discover import KUSTOMIZATION_NAMES
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ..secrets.ksops import Listed, function_exec_path, is_encrypted_documents, is_ksops, listed_files, resolve
+from ..secrets.ksops import Listed, function_exec_path, is_encrypted_documents, is_encrypted_file, is_ksops, listed_files, resolve
 from ..secrets.static import sops_block
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
@@ -115,6 +115,8 @@ class _Disk:
         return self._docs[file]
 
     def encrypted(self, file: str) -> bool:
+        if not file.lower().endswith((".yaml", ".yml")):
+            return is_encrypted_file(os.path.join(self.root, file))  # secretFrom: dotenv, ini, binary store
         docs = self.documents(file)
         return bool(docs) and is_encrypted_documents([d.data for d in docs])
 

@@ -113,3 +113,24 @@ def read_documents(path: str) -> list[Any] | None:
 def is_encrypted_documents(docs: list[Any]) -> bool:
     """sops (and so KSOPS) reads the metadata of the first document only."""
     return bool(docs) and isinstance(docs[0], dict) and isinstance(docs[0].get("sops"), dict)
+
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+#: how each sops store marks an encrypted file: the MAC under its metadata (dotenv, ini, JSON/binary)
+_STORE_MARKERS = (b"sops_mac=ENC[", b"[sops]", b'"mac": "ENC[')
+
+
+def is_encrypted_file(path: str) -> bool:
+    """Whether sops would decrypt this file: YAML by its first document, other stores by their metadata.
+
+    KSOPS `files` are YAML manifests; `secretFrom` may also read dotenv, ini, JSON or binary-store files.
+    """
+    if path.lower().endswith(_YAML_SUFFIXES):
+        docs = read_documents(path)
+        return bool(docs) and is_encrypted_documents(docs)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4 << 20)
+    except OSError:
+        return False
+    return any(marker in head for marker in _STORE_MARKERS)
