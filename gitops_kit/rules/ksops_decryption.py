@@ -192,7 +192,7 @@ def _check_generator(folder: str, generator: Generator, encrypted: dict[str, Enc
             "KSOPS generator without the `config.kubernetes.io/function` annotation (exec: path: ksops): kustomize "
             "looks for a legacy plugin instead and the build fails in Argo CD",
             path=("metadata",), **where,
-            fix="Add `config.kubernetes.io/function: |\\n  exec:\\n    path: ksops` under metadata.annotations.",
+            fix="Add the annotation `config.kubernetes.io/function` with the text `exec: {path: ksops}` under metadata.annotations.",
         )
     elif generator.exec_path.rpartition("/")[2] != "ksops":
         yield Violation(
