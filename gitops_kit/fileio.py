@@ -11,7 +11,6 @@ keeps its mode. Failures raise `WriteError` (an OSError and a UserError: one lin
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import UserError
@@ -35,6 +34,8 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int | None = None, *, insi
         check_inside(path, inside)
     if mode is None:
         mode = _existing_mode(path)
+    import tempfile  # not at module level: it costs ~3 ms of start-up on paths that never write
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -233,7 +233,6 @@ def test_git_failing_is_exit_2_naming_git(tmp_path, cli):
     assert re.search(r"\bgit\b", result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="generate/gitcommit.py: `import git` raises ImportError when git is missing (H3/lead)")
 def test_git_missing_is_exit_2_naming_git(tmp_path, cli):
     result = cli("new", "cluster", "c1", "--repo", str(tmp_path / "fleet"), "--no-input",
                  env=_git_env(tmp_path, GIT_PYTHON_GIT_EXECUTABLE=str(tmp_path / "no-git")))

@@ -65,7 +65,6 @@ def test_atomic_write_inside_refuses_a_symlinked_directory_before_creating_anyth
     assert (repo / "clusters" / "a.yaml").read_bytes() == b"ok"
 
 
-@pytest.mark.xfail(strict=True, reason="generator._write_all must pass inside=repo to fileio.atomic_write_bytes (H3/lead)")
 def test_new_cluster_does_not_write_through_a_symlink_out_of_the_repository(tmp_path, cli):
     repo, outside = tmp_path / "fleet", tmp_path / "outside"
     outside.mkdir()
