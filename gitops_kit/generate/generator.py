@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import CONFIG_NAME
-from ..fileio import atomic_write_bytes
+from ..fileio import atomic_write_bytes, check_inside
 from .blueprints import check_gpu_model, check_requirements, load_blueprints
 from .config_edit import read_fleet, update_config
 from .fleet import DEFAULT_POOL, Cluster, Fleet, cluster_for
@@ -169,6 +169,7 @@ def generate(answers: Answers) -> Result:
         return result
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
+    new_repo = not answers.repo.exists()
     originals = _write_all(answers.repo, plan)
     if answers.commit:
         from .gitcommit import commit_paths
@@ -177,7 +178,10 @@ def generate(answers: Answers) -> Result:
             result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
         except GenerateError as err:
             # a failure leaves the repository as it was: the files go back too, not only the index
-            _restore(answers.repo, originals, list(originals))
+            if new_repo:
+                shutil.rmtree(answers.repo, ignore_errors=True)  # only what this run created is in it
+            else:
+                _restore(answers.repo, originals, list(originals))
             raise GenerateError(f"{err}; the generated files were taken back out, the repository is as it was") from None
     return result
 
@@ -194,15 +198,20 @@ def _write_all(repo: Path, plan: Plan) -> dict[str, bytes | None]:
     Returns what each touched path held before, so a later failure (git) can undo the writes too."""
     originals = {path: _read_bytes(repo / path) for path in [*plan.writes(), *plan.delete]}
     done: list[str] = []
+    new_repo = not repo.exists()
     try:
+        repo.mkdir(parents=True, exist_ok=True)  # the inside-check needs the repository itself to exist
         for path, content in plan.writes().items():
-            atomic_write_bytes(repo / path, content)
+            # never through a symlinked folder that leads out of the repository
+            atomic_write_bytes(repo / path, content, inside=repo)
             done.append(path)
         for path in plan.delete:
             (repo / path).unlink()
             done.append(path)
-    except OSError as err:
+    except OSError as err:  # fileio.WriteError (a symlink out of the repository) included
         _restore(repo, originals, done)
+        if new_repo:
+            shutil.rmtree(repo, ignore_errors=True)
         raise GenerateError(f"writing {repo} failed ({err}); the files written so far were restored") from None
     return originals
 
@@ -236,6 +245,7 @@ def _validate_in_scratch(repo: Path, plan: Plan) -> None:
             scratch.mkdir()
         for path, content in plan.writes().items():
             target = scratch / path
+            check_inside(target, scratch)  # the copy keeps symlinks: never write through one out of it
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
         for path in plan.delete:

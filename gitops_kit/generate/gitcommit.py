@@ -13,7 +13,11 @@ _FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "gitops-kit", "GIT_AUTHOR_EMAIL": "gito
 
 def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     """`git init` if needed, then commit exactly `paths`; returns the new commit's hex sha."""
-    import git
+    try:
+        import git
+    except ImportError as err:  # GitPython refuses to import without a working git executable
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else "git not found"
+        raise GenerateError(f"git commit in {repo_dir} failed: git is not usable ({detail}); install git or run with --no-commit") from None
 
     try:
         repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)

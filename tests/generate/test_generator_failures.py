@@ -123,11 +123,11 @@ def test_failing_write_restores_everything(fleet, monkeypatch, capsys, fail_at):
     real_write = generator.atomic_write_bytes
     calls = {"n": 0}
 
-    def write(path, content):
+    def write(path, content, **options):
         calls["n"] += 1
         if calls["n"] == fail_at:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real_write(path, content)
+        real_write(path, content, **options)
 
     monkeypatch.setattr(generator, "atomic_write_bytes", write)
     before = tree_state(fleet)
@@ -145,6 +145,18 @@ def test_git_failure_takes_the_files_back_out(fleet, capsys):
     err = capsys.readouterr().err
     assert "git commit" in err and "as it was" in err and "Traceback" not in err
     assert tree_state(fleet) == before
+
+
+def test_symlinked_folder_out_of_the_repository_is_never_written_through(fleet, tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = "clusters/c-002" if flavor_of(fleet) == "argocd" else "apps/c-002"
+    (fleet / folder).parent.mkdir(parents=True, exist_ok=True)
+    (fleet / folder).symlink_to(outside, target_is_directory=True)
+    before = tree_state(fleet)
+    assert new(fleet, "c-002", flavor_of(fleet)) == 2
+    assert "outside" in capsys.readouterr().err
+    assert list(outside.iterdir()) == [] and tree_state(fleet) == before
 
 
 def test_user_edit_survives_until_force(fleet, capsys):
