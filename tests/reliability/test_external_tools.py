@@ -237,3 +237,16 @@ def test_git_missing_is_exit_2_naming_git(tmp_path, cli):
     result = cli("new", "cluster", "c1", "--repo", str(tmp_path / "fleet"), "--no-input",
                  env=_git_env(tmp_path, GIT_PYTHON_GIT_EXECUTABLE=str(tmp_path / "no-git")))
     assert result.returncode == 2 and "Traceback" not in result.stderr and re.search(r"\bgit\b", result.stderr)
+
+
+def test_validate_never_needs_sops(tmp_path, cli):
+    # SOPS files are checked offline (structure, rules, MAC via `secrets verify`): no sops, same report
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    for vector in ("basic.age0.yaml", "basic.age1.yaml"):
+        (repo / vector).write_bytes((FIXTURES / "sops" / "carlpett" / "terraform-provider-sops" / vector).read_bytes())
+    with_sops = cli("validate", str(repo), "--format", "sarif")
+    without = cli("validate", str(repo), "--format", "sarif", env={"GITOPS_KIT_SOPS": str(tmp_path / "no-sops"), "PATH": "/nonexistent"})
+    assert without.returncode == with_sops.returncode and "Traceback" not in without.stderr
+    strip = lambda out: json.loads(out)["runs"][0]["results"]  # noqa: E731
+    assert strip(without.stdout) == strip(with_sops.stdout)
