@@ -4,7 +4,6 @@ and finding the mig-parted / device-plugin configs embedded in ConfigMaps."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
@@ -15,24 +14,30 @@ MODEL_ANNOTATION = "gitops-kit.io/gpu-model"
 _COMPUTE_PREFIX = re.compile(r"^\d+c\.(?=\d+g\.)")
 
 
-@dataclass(frozen=True, slots=True)
 class Profile:
-    name: str
-    memory_slices: int
-    starts: tuple[int, ...]
-    max: int
+    """One MIG profile of a GPU model (plain slotted record: dataclasses cost start-up time)."""
+
+    __slots__ = ("name", "memory_slices", "starts", "max")
+
+    def __init__(self, name: str, memory_slices: int, starts: tuple[int, ...], max: int) -> None:  # noqa: A002
+        self.name = name
+        self.memory_slices = memory_slices
+        self.starts = starts
+        self.max = max
 
     @property
     def media(self) -> bool:
         return "+me" in self.name
 
 
-@dataclass(frozen=True, slots=True)
 class GpuModel:
-    name: str
-    memory_slices: int
-    profiles: Mapping[str, Profile]
-    pci_device_ids: frozenset[str]
+    __slots__ = ("name", "memory_slices", "profiles", "pci_device_ids")
+
+    def __init__(self, name: str, memory_slices: int, profiles: Mapping[str, Profile], pci_device_ids: frozenset[str]) -> None:
+        self.name = name
+        self.memory_slices = memory_slices
+        self.profiles = profiles
+        self.pci_device_ids = pci_device_ids
 
 
 @lru_cache(maxsize=1)

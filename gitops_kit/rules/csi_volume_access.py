@@ -7,7 +7,6 @@ claim decides what the pods mounting it need, so the three are joined across the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, NamedTuple
 
 from ..model import DocRef, Document, PathPart, Severity, Violation
@@ -17,8 +16,7 @@ from ._workloads import WORKLOAD_KINDS, containers, pod_template, volumes
 Path = tuple[PathPart, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Driver:
+class Driver(NamedTuple):
     access_mode: str
     #: whether the claim may list other access modes besides `access_mode`
     exclusive: bool
