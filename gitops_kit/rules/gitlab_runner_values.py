@@ -99,6 +99,11 @@ class TomlIndex:
     def key_line(self, runner: int, key: str, table: str = "") -> int:
         return next((line for line, index, where, name in self.keys if index == runner and where == table and name == key), 0)
 
+    def camel_case_keys(self, runner: int) -> list[tuple[int, str, str]]:
+        """(line, table, key) of camelCase keys in the [runners.kubernetes…] tables of one runner."""
+        return [(line, where, name) for line, index, where, name in self.keys
+                if index == runner and where.startswith("kubernetes") and re.search(r"[a-z][A-Z]", name)]
+
     def misplaced(self, runner: int, key: str) -> tuple[int, str] | None:
         """(line, table) where a [[runners]] key was written below a sub-table header, where TOML puts it."""
         return next(((line, where) for line, index, where, name in self.keys if index == runner and where and name == key), None)
@@ -188,6 +193,14 @@ def _check_entry(entry: Mapping[str, Any], number: int, index: TomlIndex, at) ->
                 **at(line),
                 fix=f"Move {key} above the first sub-table header of its [[runners]] table.",
             )
+    for line, where, key in index.camel_case_keys(number):
+        snake = re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
+        yield Violation(
+            f"{CHART} {label}: [runners.{where}] key {key} is camelCase; config.toml keys are snake_case, so the runner "
+            "ignores it and the setting never applies",
+            **at(line),
+            fix=f"Rename {key} to {snake}.",
+        )
     if executor in (None, "kubernetes") and "pre_build_script" not in misplaced:
         yield from _check_ulimit(entry, number, label, index, at)
 
@@ -259,7 +272,8 @@ RULE = Rule(
         "verbatim into config.toml: YAML syntax there, or a missing [runners.kubernetes] table, only shows up as "
         "a failing pod after the sync; such errors are reported at their own line inside the block. TOML puts every "
         "key below a `[runners.kubernetes]` header into that table whatever its indentation, so a pre_build_script "
-        "written there is silently ignored. CERN's move to Kubernetes runners hit containerd's infinite open-files "
+        "written there is silently ignored, and so is a camelCase key such as allowPrivilegeEscalation (the TOML key is "
+        "allow_privilege_escalation). CERN's move to Kubernetes runners hit containerd's infinite open-files "
         "limit: jobs from CentOS 7 based images crawled until they were killed after an hour; the fix was a "
         "`pre_build_script` with `ulimit -n` in every [[runners]] table (a warning when missing; in "
         "pre_get_sources_script it runs in the helper container and does not help). Template actions ({{ … }}) are "
