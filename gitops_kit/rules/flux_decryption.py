@@ -20,8 +20,11 @@ class FluxKustomization(NamedTuple):
     has_secret_ref: bool
 
 
-class EncryptedFile(NamedTuple):
-    file: str
+class EncryptedFile(str):
+    """An encrypted file's path (a str subclass: no per-record tuple, and still told apart from
+    FluxKustomization records in `finish`)."""
+
+    __slots__ = ()
 
 
 def _normalise(path: str) -> str:
@@ -74,9 +77,9 @@ def finish(records: list, ctx: Context) -> Iterator[Violation]:
     needing: dict[FluxKustomization, list[str]] = {}
     for record in records:
         if isinstance(record, EncryptedFile):
-            owner = _owner(record.file, by_path)
+            owner = _owner(record, by_path)
             if owner is not None:
-                needing.setdefault(owner, []).append(record.file)
+                needing.setdefault(owner, []).append(str(record))
     for kustomization, files in sorted(needing.items(), key=lambda item: (item[0].ref.file, item[0].ref.line)):
         example = sorted(set(files))[0]
         count = len(set(files))

@@ -27,32 +27,50 @@ class Encrypted(NamedTuple):
     age: frozenset[str]
     pgp: frozenset[str]
     selection: tuple[str, str] | None  # None: the block sets more than one selection field
+    #: where the file's first document is, when that document is plain and this one is encrypted
+    plain_first: DocRef | None = None
 
 
-class PlainFirst(NamedTuple):
-    file: str
-    ref: DocRef
+# Documents of one file reach `collect` in order and in one process, so the plain first document of
+# the file being read is remembered here and attached to the file's first encrypted record, instead
+# of keeping a record for the first document of every file in the repository (the memory bar).
+_plain_first: list = [None]  # [(file, ref)] or [None]
+# every encrypted file of a repository usually has the same few recipients: share one set each
+_recipient_sets: dict[frozenset[str], frozenset[str]] = {}
 
 
-def collect(doc: Document, ctx: Context) -> Config | Encrypted | PlainFirst | None:
+def _shared(recipients: frozenset[str]) -> frozenset[str]:
+    return _recipient_sets.setdefault(recipients, recipients)
+
+
+def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
     name = doc.ref.file.rpartition("/")[2]
     if name in CONFIG_NAMES and isinstance(doc.data, dict):
         return Config(posixpath.dirname(doc.ref.file), tuple(creation_rules(doc.data)))
     meta = sops_block(doc.data)
     if meta is None:
-        return PlainFirst(doc.ref.file, doc.ref) if doc.ref.index == 0 and isinstance(doc.data, dict) else None
+        if doc.ref.index == 0 and isinstance(doc.data, dict):
+            _plain_first[0] = (doc.ref.file, doc.ref)
+        return None
+    plain_first = None
+    remembered = _plain_first[0]
+    if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
+        plain_first = remembered[1]
+        _plain_first[0] = None
     try:
         selection: tuple[str, str] | None = selection_rule(meta)
     except SopsFileError:
         selection = None  # secret-not-encrypted reports it
     pgp = frozenset(str(e.get("fp")) for e in as_list(meta.get("pgp")) if isinstance(e, dict) and e.get("fp"))
-    return Encrypted(doc.ref.file, doc.ref.index, doc.ref, frozenset(age_recipients(meta)), pgp, selection)
+    return Encrypted(
+        doc.ref.file, doc.ref.index, doc.ref, _shared(frozenset(age_recipients(meta))), _shared(pgp), selection, plain_first
+    )
 
 
 def finish(records: list, ctx: Context) -> Iterator[Violation]:
     configs = [r for r in records if isinstance(r, Config)]
     encrypted = [r for r in records if isinstance(r, Encrypted)]
-    plain_first = {r.file: r for r in records if isinstance(r, PlainFirst)}
+    plain_first = {r.file: r.plain_first for r in encrypted if r.plain_first is not None}
     if not encrypted:
         return
     if not configs:
@@ -65,7 +83,7 @@ def finish(records: list, ctx: Context) -> Iterator[Violation]:
             yield Violation(
                 "the first document of this file has no sops block, so `sops decrypt` and KSOPS fail on the whole "
                 "file (only the first document's sops block counts); encrypt each Secret in its own file",
-                ref=plain_first[record.file].ref,
+                ref=plain_first[record.file],
                 fix="Move the plain documents out of the encrypted file, or encrypt the whole file with sops.",
             )
         yield from _check_against_config(record, configs)
