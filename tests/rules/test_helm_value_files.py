@@ -97,3 +97,17 @@ def test_argo_values_file_alone_is_a_mesh_member():
     assert "of cluster 'c-2' does not list mesh member 'c-1' (clusters/c-1/values/cilium.yaml:1)" in messages[1]
     # an unrelated values file is no cluster's Cilium values
     assert mesh.collect(Document({"cluster": {"id": 3}}, DocRef("/repo/clusters/c-3/values/kepler.yaml", "clusters/c-3/values/kepler.yaml")), Context()) is None
+
+
+def test_unreadable_value_files_are_warnings_not_crashes(tmp_path):
+    (tmp_path / "dir.yaml").mkdir()
+    (tmp_path / "list.yaml").write_text("- a\n- b\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("cluster: {id: [\n", encoding="utf-8")
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    _repo(tmp_path, "$values/dir.yaml, $values/list.yaml, $values/broken.yaml, $values/binary.yaml, 7, $values")
+    report = validate([tmp_path], rules=["helm-values-schema", "fleet-cluster-identity", "fleet-pod-cidr", "fleet-mesh-consistency"])
+    messages = sorted(f.message for f in report.findings if f.rule_id == "helm-values-schema")
+    assert len(messages) == 4, messages
+    assert any("not a file" in m for m in messages) and any("not a YAML mapping" in m for m in messages)
+    assert any("not valid YAML" in m for m in messages) and any("cannot be read" in m for m in messages)
+    assert not [n for n in report.notifications if "crashed" in n]
