@@ -53,16 +53,21 @@ def _prompt(question: str, default: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..generate.config_edit import describe
-    from ..generate.generator import Answers, existing_flavor, generate
+    from ..generate.fleet import PLACEHOLDER_REPO_URL
+    from ..generate.generator import Answers, existing_fleet, generate
     from ..generate.names import parse_addons
 
     repo = Path(args.repo)
-    flavor = args.flavor or existing_flavor(repo) or "flux"
+    fleet = existing_fleet(repo)
+    flavor = args.flavor or (fleet.flavor if fleet else None) or "flux"
     addons = args.addons
     gpu_model = args.gpu_model
+    repo_url = args.repo_url
     if not args.no_input and sys.stdin.isatty() and sys.stdout.isatty():
         if args.flavor is None:
             flavor = _prompt("GitOps flavour (flux|argocd)", flavor)
+        if flavor == "argocd" and repo_url is None and not (fleet and fleet.repo_url):
+            repo_url = _prompt("Git URL Argo CD reads this repository from", PLACEHOLDER_REPO_URL)
         if addons is None:
             addons = _prompt("Add-ons", ADDONS_DEFAULT)
         if gpu_model is None and "gpu" in parse_addons(addons):
@@ -83,13 +88,15 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         force=args.force,
         commit=not args.no_commit,
-        repo_url=args.repo_url,
+        repo_url=repo_url,
         kit_repo=args.gitops_kit_repo,
         kit_rev=args.gitops_kit_rev,
     )
     result = generate(answers)
     plan = result.plan
     print(f"cluster {describe(result.cluster)}")
+    if flavor == "argocd" and (repo_url or (fleet.repo_url if fleet else None) or PLACEHOLDER_REPO_URL) == PLACEHOLDER_REPO_URL:
+        print(f"note: the Applications read {PLACEHOLDER_REPO_URL}; give the real Git URL with --repo-url")
     needs = "Argo CD's repo-server needs it as Secret sops-age, key keys.txt" if flavor == "argocd" else "Flux needs it as Secret sops-age"
     for key_path in result.new_keys:
         if key_path.suffix == ".pem":

@@ -51,9 +51,14 @@ class Result:
     new_keys: list[Path] = field(default_factory=list)
 
 
+def existing_fleet(repo: Path) -> Fleet | None:
+    """The fleet recorded in the repository, if there is one."""
+    return read_fleet(_read_text(repo / CONFIG_NAME))
+
+
 def existing_flavor(repo: Path) -> str | None:
     """The flavour recorded in the repository's fleet, if there is one."""
-    fleet = read_fleet(_read_text(repo / CONFIG_NAME))
+    fleet = existing_fleet(repo)
     return fleet.flavor if fleet else None
 
 

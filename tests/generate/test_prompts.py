@@ -61,13 +61,19 @@ def test_prompts_choose_flavour_addons_and_gpu_model(tmp_path, env):
     repo = tmp_path / "fleet"
     code, out = run_on_pty(
         ["new", "cluster", "c-001", "--repo", str(repo), "--no-commit"],
-        [("GitOps flavour (flux|argocd) [flux]:", "argocd"), ("Add-ons [", "storage,gpu"), ("GPU model [A100-40GB]:", "H100-80GB")],
+        [
+            ("GitOps flavour (flux|argocd) [flux]:", "argocd"),
+            ("Git URL Argo CD reads this repository from [", "https://git.example.org/infra/fleet.git"),
+            ("Add-ons [", "storage,gpu"),
+            ("GPU model [A100-40GB]:", "H100-80GB"),
+        ],
         env,
     )
     assert code == 0, out
     cluster = YAML(typ="safe").load((repo / ".gitops-kit.yaml").read_text())["fleet"]["clusters"][0]
     assert (cluster["addons"], cluster["gpu-model"]) == (["storage", "gpu"], "H100-80GB")
     assert (repo / "clusters/c-001/values/gpu-operator.yaml").is_file()  # the Argo CD layout
+    assert "https://git.example.org/infra/fleet.git" in (repo / "clusters/c-001/bootstrap/root.yaml").read_text()
     assert "all-1g.10gb" in (repo / "clusters/c-001/addons/gpu/mig-config.yaml").read_text()
 
 
