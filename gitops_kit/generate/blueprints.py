@@ -1,10 +1,11 @@
 """Add-on blueprints: `blueprints/<addon>/blueprint.yaml` plus its folders. Adding an add-on = adding a folder.
 
-A blueprint folder holds `controllers/` (copied verbatim to `infrastructure/controllers/base/<addon>/`),
+A blueprint folder holds `controllers/` (Flux: copied verbatim to `infrastructure/controllers/base/<addon>/`),
 optionally `configs/` (copied verbatim to `infrastructure/configs/base/<addon>/`) and `cluster/` (cookiecutter
 templates rendered per cluster into `infrastructure/controllers/<cluster>/<addon>-<file>`; `cluster.patches`
 lists the HelmRelease value patches, `cluster.resources` the extra objects, `cluster.secrets` the Secrets
-that are SOPS-encrypted before anything reaches the work tree).
+that are SOPS-encrypted before anything reaches the work tree). The Argo CD flavour derives its Applications
+and values files from the same folders (argocd.py); `argocd.chart-versions` pins OCI charts for it.
 """
 
 from __future__ import annotations
