@@ -261,7 +261,7 @@ class Engine:
             else:
                 line, column = ref.line, 1
             if ref.path not in comment_ignores:
-                comment_ignores[ref.path] = _comment_ignores(ref.path)
+                comment_ignores[ref.path] = _comment_ignores(ref.path, self.config.limits.max_file_bytes)
             if rule.id in comment_ignores[ref.path].get(line, ()):
                 suppressed += 1
                 continue
@@ -311,12 +311,16 @@ def _directory(file: str) -> str:
     return file.rpartition("/")[0] or "."
 
 
-def _comment_ignores(path: str) -> dict[int, frozenset[str]]:
+def _comment_ignores(path: str, max_bytes: int) -> dict[int, frozenset[str]]:
+    """Ignore comments of a file with findings; a file over the size limit was never loaded and has none."""
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            return line_ignores(handle.read())
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError:
         return {}
+    if len(raw) > max_bytes:
+        return {}
+    return line_ignores(raw.decode("utf-8-sig", errors="replace"))
 
 
 def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: frozenset[str] | set[str] = frozenset()) -> None:

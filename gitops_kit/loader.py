@@ -167,6 +167,9 @@ def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
         return yaml_rs.loads(chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS), []
     except yaml_rs.YAMLDecodeError as err:
         message = str(err)
+    except (TypeError, ValueError):
+        # yaml_rs cannot build a Python dict whose key is a mapping or a list (`? {a: 1}`)
+        return None, [Problem("yaml-syntax", "unsupported complex mapping key (a mapping or list used as a key)", chunk.line, 1, chunk.index)]
     except RecursionError:
         return None, [Problem("yaml-syntax", "document nested too deeply to parse", chunk.line, 1, chunk.index)]
     duplicate = _DUPLICATE.search(message)
@@ -175,7 +178,7 @@ def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
             data = yaml_rs.loads(
                 chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=_LAST_WINS
             )
-        except (yaml_rs.YAMLDecodeError, RecursionError):
+        except (yaml_rs.YAMLDecodeError, RecursionError, TypeError, ValueError):
             data = None
         from .locate import duplicate_keys
 
@@ -294,8 +297,8 @@ def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Documen
         return None  # a document might be too deep: let the per-document path check it
     try:
         parsed = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
-    except (yaml_rs.YAMLDecodeError, RecursionError):
-        return None
+    except (yaml_rs.YAMLDecodeError, RecursionError, TypeError, ValueError):
+        return None  # the per-document path locates (or explains) it
     lines = [_content_line_at(text, start, end, line) for start, end, line in spans]
     if None in lines:
         return None  # a comment-only document: the parser may not count it as one

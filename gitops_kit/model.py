@@ -347,11 +347,13 @@ class Report(_Record):
     `rules` (metadata of the enabled rules, for SARIF and JUnit) is built on first access from
     `rule_ids`, so a run whose reporter does not need it never imports every rule module.
     `notifications`: tool-level problems that did not stop the run (a missing optional binary, an
-    aborted stage).
+    aborted stage). `error`: set when the run itself failed (exit 2): machine formats still get a
+    valid document that says so.
     """
 
     _fields = (
         "findings", "files", "documents", "overlays", "suppressed", "baselined", "rules", "notifications", "duration", "root",
+        "error",
     )
     __slots__ = tuple(name for name in _fields if name != "rules") + ("_rules", "rule_ids")
 
@@ -368,6 +370,7 @@ class Report(_Record):
         duration: float = 0.0,
         root: str = ".",
         rule_ids: Iterable[str] = (),
+        error: str = "",
     ) -> None:
         self.findings = findings if findings is not None else []
         self.files = files
@@ -380,6 +383,7 @@ class Report(_Record):
         self.notifications = notifications if notifications is not None else []
         self.duration = duration
         self.root = root
+        self.error = error
 
     @property
     def rules(self) -> list[RuleInfo]:

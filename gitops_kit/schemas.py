@@ -37,7 +37,7 @@ _ENC = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 
 
 #: groups whose "objects" are tool configuration, never sent to an API server: no schema expected
-NOT_API_GROUPS = frozenset({"kustomize.config.k8s.io"})
+NOT_API_GROUPS = frozenset({"kustomize.config.k8s.io", "viaduct.ai"})  # kustomize and KSOPS generator configs
 
 
 class SchemaError(UserError):
@@ -517,6 +517,10 @@ def _issue(error: Any, schema: dict[str, Any], data: Any) -> SchemaIssue:
     where = format_path(path)
     kind = error.kind
     name = type(kind).__name__
+    if _secret_value(data, path):
+        # never quote a Secret's value (the validator's own message quotes it too): name the problem only
+        what = {"Type": "has the wrong type", "Enum": "is not one of the allowed values"}.get(name, "is invalid")
+        return SchemaIssue(f"{where}: the value {what} (a Secret's value is never shown)", path)
     if name == "AdditionalProperties":
         unexpected = list(kind.unexpected)
         known = sorted(_properties_at(schema, path))
@@ -538,6 +542,10 @@ def _issue(error: Any, schema: dict[str, Any], data: Any) -> SchemaIssue:
     if name == "Enum":
         return SchemaIssue(f"{where}: {_short(_value_at(data, path))} is not one of the allowed values", path)
     return SchemaIssue(f"{where}: {error.message}", path)
+
+
+def _secret_value(data: Any, path: tuple) -> bool:
+    return isinstance(data, dict) and data.get("kind") == "Secret" and bool(path) and path[0] in ("data", "stringData")
 
 
 def _jsonable(value: Any) -> Any:

@@ -83,8 +83,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (CI cancelling a job) cleans up like Ctrl-C: temp files, child processes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
     from ..errors import UserError
+
+    if hasattr(signal, "SIGTERM"):
+        try:
+            signal.signal(signal.SIGTERM, _terminated)
+        except ValueError:  # not the main thread (main() called from a library user's thread)
+            pass
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = arguments[0] if arguments else None

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import __version__
     from ..config import ConfigError, RuleSettings, find_root, load_config
     from ..engine import validate
+    from ..errors import UserError
     from ..model import Severity
     from ..report import RenderOptions, get
     from ..rulebase import rule_entries
@@ -140,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
         # drawn only on slow runs attached to a terminal; the engine advances it per file and overlay
         with progress("validating", quiet=args.quiet) as bar:
             bar.start(None, f"validating {len(paths)} path(s)")
-            report = validate(paths, config, rules=args.rule, baseline=args.baseline, progress=bar)
+            try:
+                report = validate(paths, config, rules=args.rule, baseline=args.baseline, progress=bar)
+            except UserError as err:
+                _report_failure(args, config, str(err))
+                raise
     else:  # nothing the change touches is validated: an empty, clean report
         from ..model import Report
 
@@ -163,6 +168,23 @@ def run(args: argparse.Namespace) -> int:
         text = "".join(line + "\n" for line in text.splitlines()[:-1])  # drop the summary line
     emit(text, args.output)
     return 1 if report.failed(fail_on) else 0
+
+
+MACHINE_FORMATS = ("json", "sarif", "junit", "gitlab")
+
+
+def _report_failure(args: argparse.Namespace, config, message: str) -> None:
+    """The run failed (exit 2): a machine-readable report still gets a valid document saying so, so a
+    CI step that uploads it (SARIF to code scanning, JUnit) does not choke on an empty file."""
+    if args.format not in MACHINE_FORMATS:
+        return
+    from .. import __version__
+    from ..model import Report
+    from ..report import RenderOptions, get
+    from ._output import emit
+
+    failed = Report(root=str(config.root), error=message)
+    emit(get(args.format).render(failed, RenderOptions(tool_version=__version__)), args.output)
 
 
 def _changed_paths(ref: str, root: Path, config, scopes: list[Path]) -> tuple[list[Path], str]:

@@ -34,6 +34,6 @@ def render(report: Report, options: RenderOptions) -> str:
             "duration_seconds": round(report.duration, 3),
         },
         "findings": [finding.to_dict() for finding in report.findings],
-        "notifications": list(report.notifications),
+        "notifications": list(report.notifications) + ([f"error: {report.error}"] if report.error else []),
     }
     return unicode_safe(json.dumps(payload, indent=2, ensure_ascii=False)) + "\n"

@@ -45,10 +45,11 @@ def render(report: Report, options: RenderOptions) -> str:
         total_failures += failures
     root.set("tests", str(total_tests))
     root.set("failures", str(total_failures))
-    root.set("errors", "0")
-    if report.notifications:
+    root.set("errors", "1" if report.error else "0")
+    notes = list(report.notifications) + ([f"error: {report.error}"] if report.error else [])
+    if notes:
         out = ET.SubElement(root, "system-out")
-        out.text = clean("\n".join(report.notifications))
+        out.text = clean("\n".join(notes))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

@@ -104,11 +104,12 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def _invocation(report: Report) -> dict[str, Any]:
-    invocation: dict[str, Any] = {"executionSuccessful": True}
-    if report.notifications:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "note", "message": {"text": note}} for note in report.notifications
-        ]
+    invocation: dict[str, Any] = {"executionSuccessful": not report.error}
+    notes = [{"level": "note", "message": {"text": note}} for note in report.notifications]
+    if report.error:
+        notes.append({"level": "error", "message": {"text": report.error}})
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
     return invocation
 
 

@@ -27,7 +27,6 @@ import fuzz  # noqa: E402
 INPUTS = 10_000
 #: signature in the crash text → why it is tolerated for now (fix proposed to the file's owner)
 KNOWN_BUGS = {
-    "TypeError: unhashable type": "loader.py: yaml_rs raises TypeError for a complex key holding a mapping or list",
     "helm-values-schema: internal error": "rules/helm_values_schema.py: a chart name too long for a file name raises OSError",
 }
 
@@ -76,13 +75,13 @@ def test_bench_script_exits_1_and_names_the_saved_input(tmp_path):
         assert result.returncode == 0 and not bad.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["TypeError: unhashable type"])
-def test_known_bug_mapping_key_holding_a_mapping(tmp_path):
+def test_mapping_key_holding_a_mapping_is_a_located_finding(tmp_path):  # found by the fuzzer
     from gitops_kit.engine import validate
 
     (tmp_path / ".git").mkdir()
     (tmp_path / "a.yaml").write_text("? version: 1\n  clusters:\n    ips: [a]\n: x\n", encoding="utf-8")
-    validate([tmp_path])
+    (finding,) = validate([tmp_path]).findings
+    assert (finding.rule_id, finding.line) == ("yaml-syntax", 1) and "complex mapping key" in finding.message
 
 
 def test_sops_pgp_scalar_is_not_a_rule_crash(tmp_path):  # found by the fuzzer

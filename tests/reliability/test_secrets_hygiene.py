@@ -93,7 +93,6 @@ def test_canary_never_leaks_from_any_command(secret_repo, cli, tmp_path):
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in renders)
 
 
-@pytest.mark.xfail(strict=True, reason="schemas._issue quotes the offending value, also a Secret's data value (lead)")
 def test_schema_messages_do_not_quote_secret_values(tmp_path):
     from gitops_kit.engine import validate
 
