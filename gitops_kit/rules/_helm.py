@@ -233,6 +233,8 @@ def _load(full: str, root: str) -> tuple[Mapping[str, Any], DocRef] | str:
         return "missing"
     key = (full, stat.st_mtime_ns, stat.st_size)
     if key not in _cache:
+        if len(_cache) > 1024:  # a long-lived process (tests, an editor integration): drop stale versions
+            _cache.clear()
         _cache[key] = _read(full, root, stat.st_size)
     return _cache[key]
 

@@ -19,11 +19,18 @@ def chart_validator(chart: str) -> Any | None:
 
     from ..resources import schemas_path
 
+    if chart not in _known_charts():
+        return None  # never build a path from a chart name: it can be anything (300 characters, "../x")
     path = schemas_path("charts", f"{chart}.json")
-    if "/" in chart or not path.is_file():
-        return None
     schema = json.loads(path.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=1)
+def _known_charts() -> frozenset[str]:
+    from ..resources import schemas_path
+
+    return frozenset(p.name[: -len(".json")] for p in schemas_path("charts").iterdir() if p.name.endswith(".json"))
 
 
 def _dotted(parts: Any) -> str:
