@@ -2,7 +2,8 @@
 
 Each module in this package that defines `register(subparsers)` adds a command; `register`
 returns nothing and sets `func` on its parser. Exit codes (docs/exit-codes.md):
-0 clean, 1 findings at or above --fail-on, 2 usage/configuration/tool error, 130 interrupted.
+0 clean, 1 findings at or above --fail-on, 2 usage/configuration/tool error, 130 interrupted,
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process killed by it
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI runner cancelling the job): unwinds like Ctrl-C, so temp files and child processes
+    are cleaned up, then exits 143."""
 
 
 def _terminal_width() -> int:
@@ -69,7 +76,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="gitops-kit",
         description="Scaffold and validate GitOps repositories for fleets of Kubernetes clusters.",
-        epilog="Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/config/tool error, 130 interrupted.",
+        epilog="Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/config/tool error, 130 interrupted, 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"gitops-kit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -84,7 +91,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM (CI cancelling a job) cleans up like Ctrl-C: temp files, child processes
+    raise _Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as err:
         print(f"gitops-kit: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    except _Terminated:
+        print("gitops-kit: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("gitops-kit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
