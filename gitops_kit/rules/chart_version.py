@@ -181,7 +181,8 @@ def _below_floor(chart: str, facts: Mapping[str, Any], value: str, top: tuple, w
         allows = f"pins {value}" if re.fullmatch(r"v?[0-9xX*.]+", value) else f"{value} allows at most {_show(top)}"
         yield Violation(
             f"chart {chart}: {field} {allows}, below the supported floor {floor}: {' '.join(str(facts['reason']).split())}",
-            path=where, fix=f"Upgrade to {floor} or later (gitops-kit generates {facts.get('generated')!r}).",
+            path=where,
+            fix=f"Upgrade to {floor} or later" + (f" (gitops-kit generates {facts['generated']!r})." if facts.get("generated") else "."),
         )
 
 
