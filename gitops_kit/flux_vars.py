@@ -107,17 +107,23 @@ class Resolution:
     missing_sources: list[str] = field(default_factory=list)
 
 
-def resolve(kustomization: FluxKustomization, sources: Mapping[tuple[str, str, str], dict[str, Value]]) -> Resolution:
-    """Variables for one Flux Kustomization. `sources` maps (kind, namespace, name) → variables."""
+def resolve(kustomization: FluxKustomization, sources: Mapping[tuple[str, str, str], Any]) -> Resolution:
+    """Variables for one Flux Kustomization.
+
+    `sources` maps (kind, namespace, name) → variables, or → candidates `[(file, variables), …]` (what
+    `find` returns): in a fleet every cluster has its own `flux-system/cluster-vars`, and the one
+    nearest to the Flux Kustomization's file (sharing the longest folder prefix) is the one it reads.
+    """
     variables: dict[str, Value] = {}
     missing = []
+    here = kustomization.ref.file if kustomization.ref is not None else ""
     for entry in kustomization.substitute_from:
         kind, name = str(entry.get("kind", "")), str(entry.get("name", ""))
-        found = sources.get((kind, kustomization.namespace, name))
+        found = _nearest(sources.get((kind, kustomization.namespace, name)), here)
         if found is None:
             # a namespace transformer may set the namespace: accept a unique match by name
             matches = [v for (k, _ns, n), v in sources.items() if k == kind and n == name]
-            found = matches[0] if len(matches) == 1 else None
+            found = _nearest(matches[0], here) if len(matches) == 1 else None
         if found is None:
             if entry.get("optional") is not True:
                 missing.append(f"{kind}/{name}")
@@ -174,10 +180,14 @@ def substitute(data: Any, variables: Mapping[str, Value]) -> tuple[Any, list[tup
     return walk(data, ()), unresolved
 
 
-def find(documents: Iterable[Document]) -> tuple[list[FluxKustomization], dict[tuple[str, str, str], dict[str, Value]]]:
-    """Flux Kustomizations, and the variables of every ConfigMap/Secret, among `documents`."""
+Candidates = list[tuple[str, dict[str, Value]]]
+
+
+def find(documents: Iterable[Document]) -> tuple[list[FluxKustomization], dict[tuple[str, str, str], Candidates]]:
+    """Flux Kustomizations, and the variables of every ConfigMap/Secret among `documents`, as
+    (kind, namespace, name) → [(file, variables), …] in the order found."""
     kustomizations = []
-    sources: dict[tuple[str, str, str], dict[str, Value]] = {}
+    sources: dict[tuple[str, str, str], Candidates] = {}
     for doc in documents:
         flux = flux_kustomization(doc)
         if flux is not None:
@@ -185,5 +195,25 @@ def find(documents: Iterable[Document]) -> tuple[list[FluxKustomization], dict[t
             continue
         values = value_source(doc)
         if values is not None and doc.name:
-            sources.setdefault((doc.kind, doc.namespace, doc.name), values)
+            sources.setdefault((doc.kind, doc.namespace, doc.name), []).append((doc.ref.file, values))
     return kustomizations, sources
+
+
+def _nearest(found: Any, file: str) -> dict[str, Value] | None:
+    """One source's variables: itself, or of its candidates the one sharing the longest folder prefix
+    with `file` (the first on ties)."""
+    if found is None or isinstance(found, dict):
+        return found
+    if not found:
+        return None
+    folders = file.split("/")[:-1]
+
+    def shared(candidate: tuple[str, dict[str, Value]]) -> int:
+        count = 0
+        for mine, theirs in zip(folders, candidate[0].split("/")[:-1]):
+            if mine != theirs:
+                break
+            count += 1
+        return count
+
+    return max(found, key=shared)[1]  # max keeps the first of equals

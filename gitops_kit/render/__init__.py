@@ -313,13 +313,13 @@ def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:
 def _substitute(
     result: RenderResult,
     kustomizations: list[flux_vars.FluxKustomization],
-    sources: dict[tuple[str, str, str], dict[str, flux_vars.Value]],
+    sources: dict[tuple[str, str, str], flux_vars.Candidates],
 ) -> None:
     """Apply each Flux Kustomization's postBuild variables to the overlay its `spec.path` renders."""
     for docs in result.overlays.values():
         found = flux_vars.find(docs)[1]
-        for key, values in found.items():
-            sources.setdefault(key, values)
+        for key, candidates in found.items():
+            sources.setdefault(key, candidates)  # rendered sources count only when no file defines one
     by_path: dict[str, list[flux_vars.FluxKustomization]] = {}
     for flux in kustomizations:
         if flux.has_post_build:

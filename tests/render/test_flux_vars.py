@@ -132,3 +132,26 @@ def test_two_clusters_sharing_one_path_are_substituted_separately(tmp_path):
         ("flux-substitution", "apps/shared/mesh.yaml", 7, ("apps/shared (flux-system/apps-b)",))
     ]
     assert "Kustomization flux-system/apps-b" in report.findings[0].message
+
+
+def test_each_cluster_reads_its_own_cluster_vars():
+    from gitops_kit.model import DocRef, Document
+
+    def at(file, text):
+        import yaml_rs
+
+        return Document(yaml_rs.loads(text, parse_datetime=False), DocRef("/r/" + file, file))
+
+    vars_text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cluster-vars, namespace: flux-system}}\ndata: {{CLUSTER_ID: '{id}'}}\n"
+    flux_text = (
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n"
+        "spec:\n  path: ./apps\n  postBuild:\n    substituteFrom: [{kind: ConfigMap, name: cluster-vars}]\n"
+    )
+    docs = [
+        at("clusters/c-001/cluster-vars.yaml", vars_text.format(id=1)),
+        at("clusters/c-001/apps.yaml", flux_text),
+        at("clusters/c-002/cluster-vars.yaml", vars_text.format(id=2)),
+        at("clusters/c-002/apps.yaml", flux_text),
+    ]
+    kustomizations, sources = flux_vars.find(docs)
+    assert [flux_vars.resolve(k, sources).variables["CLUSTER_ID"] for k in kustomizations] == ["1", "2"]
