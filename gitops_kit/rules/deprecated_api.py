@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._versions import Version, parse_version, target_version
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 #: component names in the data file → what `ctx.target()` and `--target` call them
 COMPONENT_LABELS = {
@@ -21,21 +23,36 @@ COMPONENT_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Deprecation:
-    api_version: str
-    kind: str  # "" = every kind of that apiVersion
-    component: str
-    deprecated_in: Version
-    removed_in: Version | None
-    replacement: str
-    replacement_available_in: Version | None
+    """One row of the data file; `kind` "" = every kind of that apiVersion."""
+
+    __slots__ = ("api_version", "kind", "component", "deprecated_in", "removed_in", "replacement", "replacement_available_in")
+
+    def __init__(
+        self,
+        api_version: str,
+        kind: str,
+        component: str,
+        deprecated_in: Version,
+        removed_in: Version | None,
+        replacement: str,
+        replacement_available_in: Version | None,
+    ) -> None:
+        self.api_version = api_version
+        self.kind = kind
+        self.component = component
+        self.deprecated_in = deprecated_in
+        self.removed_in = removed_in
+        self.replacement = replacement
+        self.replacement_available_in = replacement_available_in
 
 
-@dataclass(frozen=True, slots=True)
 class Table:
-    latest: Mapping[str, str]
-    by_api: Mapping[tuple[str, str], Deprecation]
+    __slots__ = ("latest", "by_api")
+
+    def __init__(self, latest: Mapping[str, str], by_api: Mapping[tuple[str, str], Deprecation]) -> None:
+        self.latest = latest
+        self.by_api = by_api
 
     def find(self, api_version: str, kind: str) -> Deprecation | None:
         return self.by_api.get((api_version, kind)) or self.by_api.get((api_version, ""))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator, NamedTuple
 
 from ..model import DocRef, Document, PathPart, Severity, Violation
@@ -41,6 +40,8 @@ def parse_annotation(text: Any) -> tuple[tuple[Injection, ...], tuple[str, ...]]
     """The injections the annotation asks for, and what is wrong with its shape."""
     if not isinstance(text, str):
         return (), ("must be a string holding a JSON list",)
+    import json  # only objects carrying the annotation get here
+
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:

@@ -8,9 +8,11 @@ from typing import Iterator, NamedTuple
 from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ..secrets.sops_config import CreationRule, creation_rules, first_matching_rule
-from ..secrets.sopsfile import SopsFileError, age_recipients, as_list, selection_rule
 from ..secrets.static import sops_block
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..secrets.sops_config import CreationRule
 
 CONFIG_NAMES = (".sops.yaml",)
 
@@ -46,12 +48,16 @@ def _shared(recipients: frozenset[str]) -> frozenset[str]:
 def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
     name = doc.ref.file.rpartition("/")[2]
     if name in CONFIG_NAMES and isinstance(doc.data, dict):
+        from ..secrets.sops_config import creation_rules
+
         return Config(posixpath.dirname(doc.ref.file), tuple(creation_rules(doc.data)))
     meta = sops_block(doc.data)
     if meta is None:
         if doc.ref.index == 0 and isinstance(doc.data, dict):
             _plain_first[0] = (doc.ref.file, doc.ref)
         return None
+    from ..secrets.sopsfile import SopsFileError, age_recipients, as_list, selection_rule
+
     plain_first = None
     remembered = _plain_first[0]
     if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
@@ -90,6 +96,8 @@ def finish(records: list, ctx: Context) -> Iterator[Violation]:
 
 
 def _check_against_config(record: Encrypted, configs: list[Config]) -> Iterator[Violation]:
+    from ..secrets.sops_config import first_matching_rule
+
     config = _nearest(record.file, configs)
     if config is None:
         yield Violation(
@@ -146,7 +154,7 @@ def _nearest(file: str, configs: list[Config]) -> Config | None:
 
 
 def _root_config(ctx: Context) -> list[Config]:
-    from ..secrets.sops_config import load_config
+    from ..secrets.sops_config import creation_rules, load_config
     from pathlib import Path
 
     path = Path(ctx.root) / ".sops.yaml"

@@ -5,11 +5,11 @@ Paths are tuples of keys and indices, as rules report them. Messages never conta
 
 from __future__ import annotations
 
-import base64
 import re
-from typing import Any, Iterator
 
-from .sopsfile import SopsFileError, parse_enc, selection_rule, should_be_encrypted
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 ENCRYPTED_FILE = re.compile(r"\.(sops|enc)\.ya?ml$")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -32,6 +32,8 @@ def sops_block(data: Any) -> dict[str, Any] | None:
 
 def metadata_problems(meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
     """What makes sops refuse (or Flux skip) this metadata block."""
+    from .sopsfile import parse_enc  # only for documents that carry a sops block: keeps start-up light
+
     mac = meta.get("mac")
     if not isinstance(mac, str) or not mac:
         yield ("sops",), "the sops block has no mac: sops refuses to decrypt it and Flux does not decrypt it"
@@ -56,6 +58,8 @@ def _has_recipient(meta: dict[str, Any]) -> bool:
 
 def unencrypted_leaves(data: dict[str, Any], meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
     """Leaves the file's own rule says must be encrypted but that are not well-formed ENC values."""
+    from .sopsfile import SopsFileError, parse_enc, selection_rule, should_be_encrypted
+
     try:
         rule = selection_rule(meta)
     except SopsFileError as error:
@@ -99,6 +103,8 @@ def _is_nested_sops(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
+        import base64
+
         decoded = base64.b64decode(value, validate=False)
     except ValueError:
         return False
