@@ -198,8 +198,8 @@ def _application_values(doc: Document, ctx: Context | None, name: str, source: M
 
 def _values_file(ctx: Context | None, entry: Any, refs: set, ignore_missing: bool) -> tuple[Layer | None, str]:
     """The layer of one `valueFiles` entry, or (None, why it cannot be read; empty when that is expected)."""
-    if not isinstance(entry, str) or not entry.startswith("$") or "/" not in entry:
-        return None, ""  # relative to the chart's own source: not in this repository
+    if not isinstance(entry, str) or not entry.startswith("$") or "/" not in entry or "{{" in entry:
+        return None, ""  # relative to the chart's own source (not in this repository), or still a template
     ref_name, _, relative = entry[1:].partition("/")
     if ref_name not in refs:
         return None, f"valueFiles entry {entry!r} names ${ref_name}, but no source of this Application has ref: {ref_name}"
