@@ -63,10 +63,6 @@ class EmbeddedValues:
         #: (message, path) of value sources that cannot be read, for helm-values-schema to report
         self.problems: list[tuple[str, Path]] = []
 
-    @property
-    def from_string(self) -> bool:
-        return any(layer.from_string for layer in self.layers if layer.ref is None)
-
     def where(self, *parts: PathPart, line_offset: int = 0) -> dict[str, Any]:
         """Keyword arguments for a `Violation` at `parts` inside the values: the layer that sets the deepest
         existing prefix of `parts` (a later layer wins, as in Helm). `line_offset` is kept only when `parts`
