@@ -349,7 +349,7 @@ def _substitute(
                     data, unresolved = doc.data, []
                 else:
                     data, unresolved = flux_vars.substitute(doc.data, resolution.variables)
-                copy = Document(data, doc.ref, overlay=overlay, source_object=doc.source_object)
+                copy = Document(data, doc.ref, overlay=overlay, source_object=doc.source_object, patches=doc.patches)
                 copies.append(copy)
                 for name, path in unresolved:
                     result.problems.append(
