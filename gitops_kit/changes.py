@@ -8,7 +8,9 @@ revision), `git_changes` asks git (gitpython, imported only here) what changed.
 Why each rule: an overlay renders everything its kustomization closure reads, so a change to any
 of those files (or a file appearing in one of its directories) changes the render; a Flux
 Kustomization decides which overlay is deployed and with which `postBuild` variables, so a change
-to it or to a ConfigMap/Secret it substitutes from re-validates that overlay; `.sops.yaml` decides
+to it or to a ConfigMap/Secret it substitutes from re-validates that overlay; an Argo CD Application
+reads its Helm values from `$values/<path>` files, so a change to such a file re-validates the
+Application (and the overlay holding it); `.sops.yaml` decides
 whether every encrypted file below it is still correctly encrypted; `.gitops-kit.yaml` changes
 targets, rules and the fleet for everything, so it means a full run.
 """
@@ -73,6 +75,8 @@ class RepoIndex:
     facts: dict[str, Facts] = field(default_factory=dict)
     #: files that exist and are YAML (validated when changed)
     yaml_files: frozenset[str] = frozenset()
+    #: Argo CD values file (`$values/<path>` of some Application) → the files holding those Applications
+    value_readers: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -136,6 +140,14 @@ def select(changes: Iterable[Change], index: RepoIndex) -> Selection:
                     overlays.add(root)
             changed_paths.add(path)
             flux_paths.update(index.facts.get(path, Facts()).flux_paths)
+            if path in index.value_readers:
+                for reader in index.value_readers[path]:
+                    files.add(reader)  # the Application whose Helm values changed
+                    overlays.update(root for root, reads in index.reads.items() if reader in reads)
+                # the same chart's values of every other cluster: plain files, cheap to load, and what
+                # the fleet rules compare (cluster ids, pod CIDRs, mesh peers)
+                name = path.rpartition("/")[2]
+                files.update(p for p in index.value_readers if p.rpartition("/")[2] == name)
         # a deleted or renamed Flux Kustomization / ConfigMap still affects what it used to name
         flux_paths.update(change.old_facts.flux_paths)
         gone_sources.update(change.old_facts.sources)
@@ -192,6 +204,29 @@ def file_facts(text: str) -> tuple[Facts, bool]:
     return Facts(tuple(flux_paths), tuple(sources)), encrypted
 
 
+def value_file_paths(text: str) -> list[str]:
+    """The repository files Argo CD Applications in `text` read values from (`$<ref>/<path>` entries
+    of `helm.valueFiles`; templated paths are skipped: they name no single file)."""
+    from .loader import parse_chunk, split_documents
+
+    paths = []
+    for chunk in split_documents(text):
+        data, _problems = parse_chunk(chunk)
+        spec = data.get("spec") if isinstance(data, dict) and str(data.get("apiVersion", "")).startswith("argoproj.io/") else None
+        if not isinstance(spec, dict):
+            continue
+        sources = [spec.get("source")] + (spec.get("sources") if isinstance(spec.get("sources"), list) else [])
+        for source in sources:
+            helm = source.get("helm") if isinstance(source, dict) else None
+            entries = helm.get("valueFiles") if isinstance(helm, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, str) and entry.startswith("$") and "/" in entry and "{{" not in entry:
+                    path = posixpath.normpath(entry.partition("/")[2])
+                    if not path.startswith(".."):
+                        paths.append(path)
+    return paths
+
+
 def _flux_refs(file: str, text: str) -> list[FluxRef]:
     from .loader import parse_chunk, split_documents
     from .model import DocRef, Document
@@ -238,6 +273,21 @@ def build_index(root: Path, config) -> RepoIndex:
                 index.flux.extend(_flux_refs(source.file, text))
             if facts.sources:
                 candidates.append((source.file, text))
+    readers: dict[str, set[str]] = {}
+    for source in discovery.files:
+        text = texts.get(source.file)
+        if text is None and source.file not in texts:
+            try:
+                raw = Path(source.path).read_bytes()
+            except OSError:
+                continue
+            if b"valueFiles" not in raw or b"argoproj.io" not in raw or len(raw) > config.limits.max_file_bytes:
+                continue
+            text = raw.decode("utf-8", "replace")
+        if text is not None and "valueFiles" in text and "argoproj.io" in text:
+            for path in value_file_paths(text):
+                readers.setdefault(path, set()).add(source.file)
+    index.value_readers = {path: frozenset(files) for path, files in readers.items()}
     used = {s for ref in index.flux for s in ref.substitute_from}
     sources: dict[tuple[str, str], list[str]] = {}
     for file, _text in candidates:

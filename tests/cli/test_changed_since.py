@@ -249,3 +249,20 @@ def test_select_uses_the_ref_version_of_deleted_and_renamed_files():
 def test_select_config_change_means_everything():
     selection = select([Change("a/patch.yaml"), Change(".gitops-kit.yaml")], _index())
     assert selection.full and selection.paths() == ["."] and selection.overlays == ["a", "b"]
+
+
+def test_argocd_values_file_change_validates_its_application_and_the_fleet_rules_see_every_cluster(tmp_path):
+    repo = tmp_path / "argo"
+    shutil.copytree(ROOT / "examples" / "argocd-fleet", repo)
+    _commit_all(repo)
+    values = repo / "clusters" / "cilium-001" / "values" / "cilium.yaml"
+    text = values.read_text(encoding="utf-8")
+    assert "\n  id: 1\n" in text
+    values.write_text(text.replace("\n  id: 1\n", "\n  id: 2\n", 1), encoding="utf-8")  # cilium-002's id
+    result = _validate(repo, "--format", "json")
+    import json
+
+    payload = json.loads(result.stdout)
+    assert any("1 of " in note and "overlays affected" in note for note in payload["notifications"])
+    duplicate = [f for f in payload["findings"] if f["rule"] == "fleet-cluster-identity"]
+    assert duplicate and "cilium-001" in duplicate[0]["message"] and "cilium-002" in duplicate[0]["message"]
