@@ -11,19 +11,41 @@ from ._helm import embedded_values
 
 
 @lru_cache(maxsize=None)
-def chart_validator(chart: str) -> Any | None:
-    """A validator for `schemas/charts/<chart>.json`, or None for charts gitops-kit has no schema for."""
+def chart_schema(chart: str) -> dict[str, Any] | None:
+    """`schemas/charts/<chart>.json`, or None for charts gitops-kit has no schema for."""
     import json
-
-    import jsonschema
 
     from ..resources import schemas_path
 
     if chart not in _known_charts():
         return None  # never build a path from a chart name: it can be anything (300 characters, "../x")
-    path = schemas_path("charts", f"{chart}.json")
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return json.loads(schemas_path("charts", f"{chart}.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def chart_validator(chart: str) -> Any | None:
+    """A `jsonschema` validator for the chart's values: its errors name the failing keyword and the
+    schema part, which the messages below need; only built for values that fail the fast check."""
+    import jsonschema
+
+    schema = chart_schema(chart)
+    return jsonschema.Draft202012Validator(schema) if schema is not None else None
+
+
+@lru_cache(maxsize=None)
+def _fast_validator(chart: str) -> Any | None:
+    from ..schemas import _jsonschema_rs
+
+    schema = chart_schema(chart)
+    return _jsonschema_rs().validator_for(schema, validate_formats=False) if schema is not None else None
+
+
+def _valid(chart: str, values: Any) -> bool:
+    """The common case, clean values, answered by the compiled validator (no `jsonschema` import)."""
+    try:
+        return bool(_fast_validator(chart).is_valid(values))
+    except (ValueError, TypeError, OverflowError):
+        return False  # YAML the JSON validator cannot take (non-string keys, huge ints): the slow path decides
 
 
 @lru_cache(maxsize=1)
@@ -44,9 +66,9 @@ def check(doc: Document, ctx: Context) -> Iterator[Violation]:
     for values in embedded_values(doc, ctx):
         for message, path in values.problems:
             yield Violation(message, path=path, severity=Severity.WARNING, fix="Fix the path after $<ref>/ (relative to the repository root) or remove the entry.")
-        validator = chart_validator(values.chart)
-        if validator is None or not values.values:
+        if not values.values or chart_schema(values.chart) is None or _valid(values.chart, values.values):
             continue
+        validator = chart_validator(values.chart)
         errors = sorted(validator.iter_errors(values.values), key=lambda e: [str(p) for p in e.absolute_path])
         for error in errors:
             parts = tuple(error.absolute_path)

@@ -65,8 +65,9 @@ def unencrypted_leaves(data: dict[str, Any], meta: dict[str, Any]) -> Iterator[t
     except SopsFileError as error:
         yield ("sops",), str(error)
         return
-    for path, value in _leaves(data, ()):
-        if path[:1] == ("sops",) or value is None or value == "":
+    # the sops block itself (recipients, mac, dates) is never encrypted: do not even walk it
+    for path, value in _leaves({key: item for key, item in data.items() if key != "sops"}, ()):
+        if value is None or value == "":
             continue
         keys = tuple(p for p in path if isinstance(p, str))
         try:
