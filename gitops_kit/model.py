@@ -127,7 +127,7 @@ class Document(_Record):
     """
 
     _fields = ("data", "ref", "overlay", "manifest", "source_object", "patches")
-    __slots__ = _fields + ("_kind",)
+    __slots__ = _fields + ("_kind", "_object_id")
 
     def __init__(
         self,
@@ -146,11 +146,13 @@ class Document(_Record):
         setter(self, "source_object", source_object)
         setter(self, "patches", patches)
         setter(self, "_kind", None)
+        setter(self, "_object_id", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
         if name == "data":
             object.__setattr__(self, "_kind", None)
+            object.__setattr__(self, "_object_id", None)
 
     @property
     def is_object(self) -> bool:
@@ -206,14 +208,22 @@ class Document(_Record):
 
     @property
     def object_id(self) -> str:
-        """`kind/namespace/name` (namespace omitted when unset), as reports show it."""
-        if not self.is_object:
-            return ""
-        parts = [self.kind or "?"]
-        if self.namespace:
-            parts.append(self.namespace)
-        parts.append(self.name or "?")
-        return "/".join(parts)
+        """`kind/namespace/name` (namespace omitted when unset), as reports show it.
+
+        Computed once: several aggregate rules keep it in their records, and one shared string per
+        document (not one per rule) is part of what keeps memory flat on large repositories."""
+        found = self._object_id
+        if found is None:
+            if not self.is_object:
+                found = ""
+            else:
+                parts = [self.kind or "?"]
+                if self.namespace:
+                    parts.append(self.namespace)
+                parts.append(self.name or "?")
+                found = "/".join(parts)
+            object_setattr(self, "_object_id", found)
+        return found
 
 
 PathPart = str | int

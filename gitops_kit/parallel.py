@@ -54,10 +54,20 @@ def _leading_directories(chunk: list[SourcePath], at_least: int) -> tuple[list[S
     return chunk[:index], chunk[index:]
 
 
+FILES_PER_CHUNK = 2500
+MAX_CHUNKS = 8
+
+
+def chunk_count(files: int, jobs: int) -> int:
+    """`jobs` chunks, or more on very large inputs: each child's result is unpickled in the parent
+    one at a time, and smaller results keep the parent's peak memory close to a serial run's."""
+    return max(jobs, min(MAX_CHUNKS, files // FILES_PER_CHUNK))
+
+
 def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inputs: Any, jobs: int) -> None:
     import threading
 
-    chunks = split_by_directory(sources, jobs)
+    chunks = split_by_directory(sources, chunk_count(len(sources), jobs))
     # Forking copies only this thread; another thread holding a lock (a thread pool's worker) could
     # leave it locked forever in the child. The progress display's daemon threads never touch what
     # children use, so they do not prevent it.
@@ -95,15 +105,14 @@ def _fork(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tupl
         code = 0
         try:
             os.close(reader)
-            payload = pickle.dumps(_work(engine, chunk, rendered_inputs), protocol=pickle.HIGHEST_PROTOCOL)
-        except UserError as err:
-            payload = pickle.dumps(("user-error", err), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:  # noqa: BLE001 - anything else: the parent redoes this chunk
-            payload, code = b"", 1
-        try:
+            try:
+                result: tuple = _work(engine, chunk, rendered_inputs)
+            except UserError as err:
+                result = ("user-error", err)
+            # streamed into the pipe: neither side holds the whole pickled result in memory at once
             with os.fdopen(writer, "wb") as pipe:
-                pipe.write(payload)
-        except BaseException:  # noqa: BLE001
+                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001 - anything else: the parent redoes this chunk
             code = 1
         os._exit(code)
     os.close(writer)
@@ -121,11 +130,14 @@ def _work(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tupl
 
 def _collect(pid: int, reader: int) -> tuple | None:
     with os.fdopen(reader, "rb") as pipe:
-        payload = pipe.read()
+        try:
+            result = pickle.load(pipe)
+        except Exception:  # noqa: BLE001 - a truncated or broken stream: the child failed
+            result = None
+        pipe.read()  # drain, so a child still writing never blocks on a full pipe
     _, status = os.waitpid(pid, 0)
-    if status != 0 or not payload:
+    if status != 0 or result is None:
         return None
-    result = pickle.loads(payload)
     if result[0] == "user-error":
         raise result[1]
     return result

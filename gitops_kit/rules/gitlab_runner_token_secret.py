@@ -27,11 +27,19 @@ class Wanted:
 class Found:
     """A Secret and the keys it holds (names only: values never leave the document)."""
 
-    __slots__ = ("name", "namespace", "cluster", "keys", "ref", "object", "data_key")
+    __slots__ = ("name", "namespace", "cluster", "keys", "ref", "data_key")
 
-    def __init__(self, name: str, namespace: str, cluster: str | None, keys: frozenset, ref: DocRef, object: str, data_key: str) -> None:  # noqa: A002
+    def __init__(self, name: str, namespace: str, cluster: str | None, keys: frozenset, ref: DocRef, data_key: str) -> None:
         self.name, self.namespace, self.cluster, self.keys = name, namespace, cluster, keys
-        self.ref, self.object, self.data_key = ref, object, data_key
+        self.ref, self.data_key = ref, data_key
+
+    @property
+    def object(self) -> str:  # built when reported: one record per Secret of the repository stays small
+        return "/".join(part for part in ("Secret", self.namespace, self.name or "?") if part)
+
+
+# Secrets of one repository hold a handful of distinct key sets: share them
+_key_sets: dict[frozenset, frozenset] = {}
 
 
 def _release_namespace(doc: Document) -> str:
@@ -52,7 +60,8 @@ def collect(doc: Document, ctx: Context) -> list[Any] | None:
             if isinstance(block, dict):
                 keys.update(str(k) for k in block)
                 data_key = data_key or field
-        return [Found(doc.name, doc.namespace, cluster_of(doc, fleet), frozenset(keys), doc.ref, doc.object_id, data_key)]
+        found_keys = frozenset(keys)
+        return Found(doc.name, doc.namespace, cluster_of(doc, fleet), _key_sets.setdefault(found_keys, found_keys), doc.ref, data_key)
     wanted = []
     for values in embedded_values(doc, ctx):
         runners = values.values.get("runners") if values.chart == "gitlab-runner" else None
@@ -66,7 +75,7 @@ def collect(doc: Document, ctx: Context) -> list[Any] | None:
 
 
 def finish(records: list[list[Any]], ctx: Context) -> Iterator[Violation]:
-    flat = [r for record in records for r in record]
+    flat = [r for record in records for r in (record if isinstance(record, list) else (record,))]
     secrets = [r for r in flat if isinstance(r, Found)]
     reported: set[tuple] = set()
     for want in (r for r in flat if isinstance(r, Wanted)):
