@@ -39,6 +39,7 @@ INDEX = {
     'schema-missing': ('schema_missing', 'repository', None, False, True),
     'schema-validation': ('schema_validation', 'repository', None, False, True),
     'secret-not-encrypted': ('secret_not_encrypted', 'document', None, True, True),
+    'sops-mac': ('sops_mac', 'repository', None, True, True),
     'sops-rule-coverage': ('sops_rule_coverage', 'repository', None, True, True),
     'yaml-syntax': ('yaml_syntax', 'load', None, False, True),
 }

@@ -86,8 +86,9 @@ def test_keygen_new_verify_decrypt_round_trip(tmp_path, cli):
 def test_three_problems_three_findings(tmp_path, cli):
     """Issue #5 done-when: plaintext Secret + stale recipients + tampered file = three findings.
 
-    `validate` (no key) finds the first two; a tampered file looks exactly like a good one without the
-    data key, so the third comes from `secrets verify` (with the key) — by design, see docs/secrets.md.
+    Without a key `validate` finds the first two: a tampered file looks exactly like a good one
+    without the data key. With the cluster's key (a CI job that has it), `validate` finds all three
+    (the sops-mac rule), and so does `secrets verify` for the tampered one.
     """
     repo = tmp_path / "repo"
     (repo / "clusters" / "prod").mkdir(parents=True)
@@ -125,6 +126,15 @@ def test_three_problems_three_findings(tmp_path, cli):
     assert len(problems) == 1 and "tampered.yaml" in problems[0] and "sops-mac" in problems[0]
     assert "3 encrypted file(s): 2 verified, 1 with problems, 0 not verifiable offline" in verify.stderr
     assert sorted(findings) == [("plain.yaml", "secret-not-encrypted"), ("stale.yaml", "sops-rule-coverage")], validate.stdout
+    with_key = cli("validate", ".", "--format", "json", cwd=repo, env={"SOPS_AGE_KEY_FILE": str(key_file)})
+    keyed = sorted(
+        (Path(f["file"]).name, f["rule"]) for f in json.loads(with_key.stdout)["findings"]
+        if f["rule"] in ("secret-not-encrypted", "sops-rule-coverage", "sops-mac")
+    )
+    assert keyed == [
+        ("plain.yaml", "secret-not-encrypted"), ("stale.yaml", "sops-rule-coverage"), ("tampered.yaml", "sops-mac")
+    ], with_key.stdout
+    assert CANARY not in with_key.stdout + with_key.stderr
     assert "hunter2" not in validate.stdout
     assert _scan_tree_for_canary(repo) == []
     assert CANARY not in validate.stdout + validate.stderr + verify.stdout + verify.stderr
