@@ -339,29 +339,53 @@ def git_changes(root: Path, ref: str, limits=None) -> list[Change]:
         except ValueError:
             return None  # outside the validated repository root
 
+    import git
+
+    from .tools import git_timeout
+
+    timeout = git_timeout()
+
+    def run_git(*args: str) -> str:
+        # every git process gets a timeout (GitPython kills it after `kill_after_timeout` seconds)
+        try:
+            command = getattr(repo.git, args[0].replace("-", "_"))  # the git GitPython was configured with
+            return command(*args[1:], kill_after_timeout=timeout, strip_newline_in_stdout=False)
+        except git.GitCommandError as err:
+            detail = (err.stderr or str(err)).strip().splitlines()
+            raise RevisionError(f"git {args[0]} failed: {detail[-1] if detail else err}") from None
+
     def old_facts(git_path: str) -> Facts:
         if not git_path.endswith(_YAML):
             return Facts()
         try:
-            text = (commit.tree / git_path).data_stream.read().decode("utf-8", "replace")
-        except (KeyError, OSError):
+            text = run_git("show", f"{commit.hexsha}:{git_path}")
+        except RevisionError:
             return Facts()
         return file_facts(text)[0]
 
     changes: list[Change] = []
-    for diff in commit.diff(None, M=True):
-        status = (diff.change_type or "M")[0]
-        new, old = relative(diff.b_path), relative(diff.a_path)
+    # NUL-separated name-status: STATUS\0PATH\0 (renames: R100\0OLD\0NEW\0), paths as git stores them
+    fields = run_git("diff", "--name-status", "-M", "-z", "--no-ext-diff", commit.hexsha, "--").split("\0")
+    position = 0
+    while position < len(fields) and fields[position]:
+        status = fields[position][0]
+        if status in "RC":
+            old_path, new_path = fields[position + 1], fields[position + 2]
+            position += 3
+        else:
+            old_path = new_path = fields[position + 1]
+            position += 2
+        new, old = relative(new_path), relative(old_path)
         if status == "D":
             if old is not None:
-                changes.append(Change(old, "D", None, old_facts(diff.a_path)))
+                changes.append(Change(old, "D", None, old_facts(old_path)))
         elif status == "R":
             if new is not None or old is not None:
-                changes.append(Change(new or old, "R", old, old_facts(diff.a_path)))
+                changes.append(Change(new or old, "R", old, old_facts(old_path)))
         elif new is not None:
-            changes.append(Change(new, status))
-    for path in repo.untracked_files:
-        rel = relative(path)
+            changes.append(Change(new, "A" if status == "C" else status))
+    for path in run_git("ls-files", "--others", "--exclude-standard", "-z").split("\0"):
+        rel = relative(path) if path else None
         if rel is not None:
             changes.append(Change(rel, "U"))
     return sorted(set(changes), key=lambda c: c.path)

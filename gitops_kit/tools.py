@@ -136,6 +136,15 @@ _LOCK = threading.Lock()
 _RUNNING: set[subprocess.Popen] = set()
 
 
+GIT_TIMEOUT = 60.0
+
+
+def git_timeout() -> float:
+    """Seconds a git command (run through GitPython, `kill_after_timeout=`) may take, capped by
+    GITOPS_KIT_TOOL_TIMEOUT like every other tool."""
+    return min(GIT_TIMEOUT, _timeout_cap())
+
+
 def _timeout_cap() -> float:
     raw = os.environ.get("GITOPS_KIT_TOOL_TIMEOUT")
     if not raw:

@@ -95,7 +95,9 @@ def _export(repo, commit, root: Path, target: Path) -> Path:
     import tarfile
 
     buffer = io.BytesIO()
-    repo.archive(buffer, treeish=commit.hexsha, format="tar")
+    from ..tools import git_timeout
+
+    repo.archive(buffer, treeish=commit.hexsha, format="tar", kill_after_timeout=git_timeout())
     buffer.seek(0)
     with tarfile.open(fileobj=buffer) as archive:
         archive.extractall(target, filter="data")

@@ -24,12 +24,15 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
         env = _identity_env(repo)
         existing = [p for p in paths if (repo_dir / p).exists()]
         removed = [p for p in paths if not (repo_dir / p).exists()]
+        from ..tools import git_timeout
+
+        timeout = git_timeout()  # every git process is killed if it hangs (a lock, a credential prompt)
         if existing:
-            repo.git.add("--", *existing)
+            repo.git.add("--", *existing, kill_after_timeout=timeout)
         if removed:
-            repo.git.rm("--cached", "--ignore-unmatch", "--quiet", "--", *removed)
+            repo.git.rm("--cached", "--ignore-unmatch", "--quiet", "--", *removed, kill_after_timeout=timeout)
         with repo.git.custom_environment(**env):
-            repo.git.commit("-m", message, "--no-verify", "--", *paths)
+            repo.git.commit("-m", message, "--no-verify", "--", *paths, kill_after_timeout=timeout)
         return repo.head.commit.hexsha
     except git.GitCommandError as err:
         detail = (err.stderr or str(err)).strip().splitlines()

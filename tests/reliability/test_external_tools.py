@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import stat
 import time
 from pathlib import Path
@@ -231,6 +232,30 @@ def test_git_failing_is_exit_2_naming_git(tmp_path, cli):
     fake = _script(tmp_path / "bin", "git", f'if [ "$1" = version ]; then exec {real} "$@"; fi\necho "fatal: simulated" >&2\nexit 128\n')
     result = cli("new", "cluster", "c1", "--repo", str(tmp_path / "fleet"), "--no-input",
                  env=_git_env(tmp_path, GIT_PYTHON_GIT_EXECUTABLE=str(fake)))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.search(r"\bgit\b", result.stderr)
+
+
+@pytest.mark.parametrize("command", ["diff", "ls-files", "commit"])
+def test_a_hanging_git_is_killed_and_named(tmp_path, cli, command):
+    import time
+
+    real = shutil.which("git")
+    fake = _script(tmp_path / "bin", "git", f'if [ "$1" = {command} ]; then sleep 30; fi\nexec {real} "$@"\n')
+    env = _git_env(tmp_path, GIT_PYTHON_GIT_EXECUTABLE=str(fake), GITOPS_KIT_TOOL_TIMEOUT="1",
+                   GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    repo = tmp_path / "fleet"
+    started = time.monotonic()
+    if command == "commit":  # the generator's commit
+        result = cli("new", "cluster", "c1", "--repo", str(repo), "--no-input", "--addons", "storage", env=env)
+    else:  # pull-request mode
+        repo.mkdir()
+        (repo / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", encoding="utf-8")
+        subprocess.run([real, "init", "-q", str(repo)], check=True, env={**os.environ, **env})
+        subprocess.run([real, "-C", str(repo), "add", "-A"], check=True, env={**os.environ, **env})
+        subprocess.run([real, "-C", str(repo), "commit", "-qm", "x"], check=True, env={**os.environ, **env})
+        result = cli("validate", "--changed-since", "HEAD", str(repo), env=env)
+    assert time.monotonic() - started < 25, "git was not killed"
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert re.search(r"\bgit\b", result.stderr)
 
