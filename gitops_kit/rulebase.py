@@ -171,12 +171,9 @@ def _rules_dir() -> str:
 
 
 def _module_names() -> list[str]:
-    names = set()
-    for filename in os.listdir(_rules_dir()):
-        stem, dot, ext = filename.partition(".")
-        if not stem.startswith("_") and (ext == "py" or (dot and ext.endswith(("so", "pyc")) and "." not in stem)):
-            names.add(stem)
-    return sorted(names)
+    from .plugins import module_names
+
+    return module_names([_rules_dir()])
 
 
 def _import(module_name: str) -> Rule:

@@ -58,14 +58,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def command_names() -> list[str]:
-    """The command modules of this package (a directory listing, without importing them)."""
-    found = set()
-    for path in __path__:
-        for filename in os.listdir(path):
-            stem, _, ext = filename.partition(".")
-            if ext == "py" and not stem.startswith("_"):
-                found.add(stem)
-    return sorted(found)
+    """The command modules of this package (without importing them)."""
+    from ..plugins import module_names
+
+    return module_names(__path__)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

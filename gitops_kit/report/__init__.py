@@ -6,7 +6,6 @@ A format module defines `DESCRIPTION` and `render`. Adding a module here adds a 
 from __future__ import annotations
 
 import importlib
-import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,14 +35,10 @@ class RenderOptions:
 
 
 def names() -> list[str]:
-    """The format modules in this package (a directory listing: no import of pkgutil/inspect)."""
-    found = set()
-    for path in __path__:
-        for filename in os.listdir(path):
-            stem, _, ext = filename.partition(".")
-            if ext == "py" and not stem.startswith("_"):
-                found.add(stem)
-    return sorted(found)
+    """The format modules in this package (without importing them)."""
+    from ..plugins import module_names
+
+    return module_names(__path__)
 
 
 def get(name: str) -> Formatter:
