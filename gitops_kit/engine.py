@@ -98,10 +98,6 @@ class RuleSet:
             rules = self._collectors[key] = self._select(kind, is_object, aggregate=True)
         return rules
 
-    def loaded_aggregates(self) -> list[Rule]:
-        """Aggregate rules that were imported (only they can have records), by id."""
-        return [rule for rule_id, rule in sorted(self._rules.items()) if rule.scope in ("scope", "repository")]
-
 
 class Engine:
     """Runs one validation; collects violations, then turns them into suppressed, sorted findings."""
