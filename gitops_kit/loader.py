@@ -329,9 +329,47 @@ def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Documen
 def load_text(text: str, path: str, file: str, limits: Limits = Limits()) -> tuple[list[Document], list[Problem]]:
     """Text of one file → its non-empty documents and the problems met while parsing it."""
     fast = _load_whole(text, path, file, limits)
-    if fast is not None:
-        return fast, []
-    return load_text_per_document(text, path, file, limits)
+    documents, problems = (fast, []) if fast is not None else load_text_per_document(text, path, file, limits)
+    if ": 0" in text or "- 0" in text:  # the cheap test first: most files have no such number
+        problems.extend(octal_numbers(text, documents))
+    return documents, problems
+
+
+# `key: 010` or `- 010` as a plain scalar: digits only, a leading zero, nothing after but a comment
+_OCTAL = re.compile(r"^(?P<lead>[ \t]*(?:-[ \t]+)*(?:(?P<key>[^#\n:]+?):[ \t]+)?)(?P<number>0[0-9]+)[ \t]*(?:#.*)?$", re.M)
+
+
+def octal_numbers(text: str, documents: list[Document]) -> list[Problem]:
+    """Integers with a leading zero (YAML 1.1 octal for the Go tools, decimal for YAML 1.2 ones).
+
+    File modes (`defaultMode: 0644`) are octal on purpose and skipped. Each problem carries the index
+    and opt-outs of the document it sits in."""
+    problems = []
+    starts = [(doc.ref.line, doc.ref.index, doc.ref.ignored) for doc in documents]
+    for match in _OCTAL.finditer(text):
+        key = (match.group("key") or "").strip().strip("\"'")
+        if key.lower().endswith("mode"):
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        number = match.group("number")
+        index, ignored = 0, _EMPTY
+        for start, doc_index, doc_ignored in starts:
+            if start <= line:
+                index, ignored = doc_index, doc_ignored
+        octal = int(number, 8) if all(c in "01234567" for c in number) else None
+        reading = f"octal {octal}" if octal is not None else f'the string "{number}" (8 and 9 are not octal digits)'
+        problems.append(
+            Problem(
+                "yaml-octal-number",
+                f"{number} has a leading zero: kubectl, Helm, Flux and Argo CD read it as {reading}, YAML 1.2 tools as "
+                f"{int(number)}; write it without the zero, or quote it",
+                line,
+                match.start("number") - match.start() + 1,
+                index,
+                ignored,
+            )
+        )
+    return problems
 
 
 def load_text_per_document(

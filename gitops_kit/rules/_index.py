@@ -41,5 +41,6 @@ INDEX = {
     'secret-not-encrypted': ('secret_not_encrypted', 'document', None, True, True),
     'sops-mac': ('sops_mac', 'repository', None, True, True),
     'sops-rule-coverage': ('sops_rule_coverage', 'repository', None, True, True),
+    'yaml-octal-number': ('yaml_octal_number', 'load', None, False, True),
     'yaml-syntax': ('yaml_syntax', 'load', None, False, True),
 }
