@@ -39,7 +39,7 @@ def _files_under(directory: Path) -> Iterable[Path]:
 
 
 def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool_id: str, flags: Iterable[str]) -> str:
-    """sha256 over the tool, the flags and (path, content) of every input file."""
+    """sha256 over the tool, the flags and (path relative to `repo`, content) of every input file."""
     digest = hashlib.sha256()
     digest.update(f"gitops-kit-render-v1\0{tool_id}\0{' '.join(flags)}\0".encode())
     paths: set[Path] = set()
@@ -56,7 +56,9 @@ def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool
             content = path.read_bytes()
         except OSError:
             content = b"\0unreadable"
-        digest.update(os.fsencode(str(path)) + b"\0" + hashlib.sha256(content).digest())
+        # relative to the repository: a copy elsewhere (the generator's scratch copy, another CI
+        # checkout directory) renders the same and finds the same entries
+        digest.update(os.fsencode(os.path.relpath(path, repo)) + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()
 
 
