@@ -266,3 +266,51 @@ def test_argocd_values_file_change_validates_its_application_and_the_fleet_rules
     assert any("1 of " in note and "overlays affected" in note for note in payload["notifications"])
     duplicate = [f for f in payload["findings"] if f["rule"] == "fleet-cluster-identity"]
     assert duplicate and "cilium-001" in duplicate[0]["message"] and "cilium-002" in duplicate[0]["message"]
+
+
+# -- a fleet of 20 clusters made with `gitops-kit new cluster` (issue 7's done-when) -----------------
+TWENTY = [f"c-{index:03d}" for index in range(1, 21)]
+
+
+@pytest.fixture(scope="module")
+def twenty_clusters(tmp_path_factory) -> Path:
+    import contextlib
+    import io
+
+    from gitops_kit.cli import main
+
+    keys = tmp_path_factory.mktemp("keys20")
+    repo = tmp_path_factory.mktemp("generated20") / "fleet"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GITOPS_KIT_KEY_DIR", str(keys))
+        for index, name in enumerate(TWENTY):
+            args = ["new", "cluster", name, "--repo", str(repo), "--flavor", "flux", "--no-input", "--addons", "storage", "--no-commit"]
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                assert main(args) == 0, name
+            if index == 0:  # the default pool holds 16 clusters of /16: a bigger fleet records a bigger pool
+                config = repo / ".gitops-kit.yaml"
+                config.write_text(config.read_text(encoding="utf-8").replace("10.96.0.0/12", "10.64.0.0/10"), encoding="utf-8")
+    _commit_all(repo)
+    return repo
+
+
+@pytest.fixture
+def twenty(twenty_clusters, tmp_path) -> Path:
+    return Path(shutil.copytree(twenty_clusters, tmp_path / "fleet20", symlinks=True))
+
+
+def test_twenty_generated_clusters_one_values_file_validates_one_overlay(twenty):
+    values = twenty / "infrastructure/controllers/c-007/storage-values.yaml"
+    values.write_text(values.read_text(encoding="utf-8") + "# tuned for c-007\n", encoding="utf-8")
+    result = _validate(twenty)
+    assert result.returncode == 0, result.stdout + result.stderr
+    total = 4 * len(TWENTY)  # controllers, configs, apps and flux-system per cluster
+    assert f"1 of {total} overlays affected" in result.stdout, result.stdout
+
+
+def test_twenty_generated_clusters_shared_base_validates_all_twenty(twenty):
+    base = next((twenty / "infrastructure/controllers/base/storage").glob("*.yaml"))
+    base.write_text(base.read_text(encoding="utf-8") + "# shared change\n", encoding="utf-8")
+    result = _validate(twenty)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"20 of {4 * len(TWENTY)} overlays affected" in result.stdout, result.stdout
