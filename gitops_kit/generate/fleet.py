@@ -205,7 +205,10 @@ def _first_free(pool: Any, prefix: int, used: list[Any], skip: int) -> Any:
             return subnet
         if index > 4096:  # pools are sized for at most 255 clusters; don't walk 2**48 IPv6 subnets
             break
-    raise GenerateError(f"pod CIDR pool {pool} has no free /{prefix} left")
+    raise GenerateError(
+        f"pod CIDR pool {pool} has no free /{prefix} left; record a larger pool in .gitops-kit.yaml "
+        f"(fleet.pod-cidr-pool.ipv{pool.version}) or pass --pod-cidr"
+    )
 
 
 def parse_pod_cidr(text: str, fleet: Fleet) -> tuple[str, str]:
