@@ -316,11 +316,28 @@ def open_repo(root: Path, ref: str):
         repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise RevisionError(f"--changed-since/--base: {root} is not inside a git repository") from None
+    from .tools import git_timeout
+
+    if ref.startswith("-"):  # never let a revision be read as an option of git
+        raise RevisionError(f"{ref!r}: not a git revision")
     try:
-        commit = repo.commit(ref)
-    except (git.BadName, git.BadObject, ValueError, git.GitCommandError):
+        # `git rev-parse` with a timeout, not GitPython's object database (a long-lived `git cat-file`
+        # process that no timeout covers)
+        sha = repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}", kill_after_timeout=git_timeout()).strip()
+    except git.GitCommandError as err:
+        if err.status is not None and err.status < 0 or "timed out" in str(err).lower():
+            raise RevisionError(f"git rev-parse {ref!r}: no answer after {git_timeout():g}s; git was killed") from None
         raise RevisionError(f"{ref!r}: unknown git revision (fetch it first, e.g. `git fetch origin {ref}`)") from None
-    return repo, commit
+    return repo, Revision(sha)
+
+
+class Revision:
+    """A resolved commit: only its full sha (everything else asks git with a timeout)."""
+
+    __slots__ = ("hexsha",)
+
+    def __init__(self, hexsha: str) -> None:
+        self.hexsha = hexsha
 
 
 def git_changes(root: Path, ref: str, limits=None) -> list[Change]:

@@ -236,7 +236,7 @@ def test_git_failing_is_exit_2_naming_git(tmp_path, cli):
     assert re.search(r"\bgit\b", result.stderr)
 
 
-@pytest.mark.parametrize("command", ["diff", "ls-files", "commit"])
+@pytest.mark.parametrize("command", ["rev-parse", "diff", "ls-files", "commit"])
 def test_a_hanging_git_is_killed_and_named(tmp_path, cli, command):
     import time
 
