@@ -13,7 +13,7 @@ from . import locate
 from .config import Config, find_root, load_config
 from .discover import Discovery, SourcePath, discover
 from .errors import UserError
-from .loader import line_ignores, load_file
+from .loader import line_ignores, load_file, read_limited
 from .model import DocRef, Document, Finding, Report, Severity, Violation, object_setattr
 from .rulebase import Context, Rule, RuleEntry, load_rule, rule_entries
 
@@ -311,7 +311,7 @@ def _comment_ignores(path: str, max_bytes: int) -> dict[int, frozenset[str]]:
     """Ignore comments of a file with findings; a file over the size limit was never loaded and has none."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
+            raw = read_limited(handle, max_bytes)
     except OSError:
         return {}
     if len(raw) > max_bytes:

@@ -7,6 +7,7 @@ document knows the line it starts on; ruamel.yaml is used only later, to locate 
 
 from __future__ import annotations
 
+import os
 import re
 
 import yaml_rs
@@ -405,11 +406,23 @@ def load_text_per_document(
     return documents, problems
 
 
+def read_limited(handle: Any, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of an open binary file (one more than allowed tells "too large").
+
+    `handle.read(limit + 1)` would allocate the whole limit (20 MiB by default) for every file:
+    the file's size decides how much to ask for."""
+    size = os.fstat(handle.fileno()).st_size
+    raw = handle.read(size + 1 if 0 < size <= limit else limit + 1)
+    if size and len(raw) == size + 1:  # the file grew since fstat: read on, up to the limit
+        raw += handle.read(limit + 1 - len(raw))
+    return raw
+
+
 def load_file(path: str, file: str, limits: Limits = Limits()) -> tuple[list[Document], list[Problem]]:
     """Read and load one file; unreadable, oversized, binary or non-UTF-8 files become problems."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(limits.max_file_bytes + 1)
+            raw = read_limited(handle, limits.max_file_bytes)
     except OSError as err:
         return [], [Problem("yaml-syntax", f"cannot read file: {err.strerror or err}", 0, 0)]
     if len(raw) > limits.max_file_bytes:

@@ -20,7 +20,7 @@ from .. import flux_vars, locate, tools
 from ..config import Config
 from ..discover import Discovery, SourcePath
 from ..errors import ToolError
-from ..loader import load_file, parse_chunk, split_documents
+from ..loader import load_file, parse_chunk, read_limited, split_documents
 from ..model import DocRef, Document
 from . import cache
 from .graph import Graph, KustomizationFile, build_graph
@@ -293,7 +293,7 @@ def _flux_inputs(files: list[SourcePath], config: Config) -> list[Document]:
             continue
         try:
             with open(source.path, "rb") as handle:
-                raw = handle.read(config.limits.max_file_bytes + 1)
+                raw = read_limited(handle, config.limits.max_file_bytes)
         except OSError:
             continue
         if len(raw) > config.limits.max_file_bytes:
