@@ -45,13 +45,9 @@ class Chart:
 
 
 def _yaml() -> Any:
-    from ruamel.yaml import YAML
+    from .config_edit import _yaml as round_trip  # one YAML style for every file the generator writes
 
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    return yaml
+    return round_trip()
 
 
 def load_docs(text: str, where: str) -> list[Any]:
