@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..model import DocRef, Document
+from ._memo import per_document
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -130,20 +131,10 @@ def fleet_cluster(fleet: Any, name: str | None) -> Mapping[str, Any] | None:
     return None
 
 
-_last: list = [None, None, None, None]  # (document, its data, context, facts): three fleet rules ask in a row
-
-
+@per_document  # the three fleet rules ask in a row for the same document (and the same Context)
 def facts(doc: Document, ctx: Context | None = None) -> list[ClusterFact]:
     """Every cluster fact one document holds (none for unrelated documents); the list is shared by
     the rules that ask, so it must not be changed."""
-    if _last[0] is doc and _last[1] is doc.data and _last[2] is ctx:
-        return _last[3]
-    found = _facts(doc, ctx)
-    _last[0], _last[1], _last[2], _last[3] = doc, doc.data, ctx, found
-    return found
-
-
-def _facts(doc: Document, ctx: Context | None = None) -> list[ClusterFact]:
     if doc.ref.file.rpartition("/")[2] in CONFIG_FILES:
         return list(_fleet_config(doc))
     if doc.is_object:

@@ -8,6 +8,7 @@ locate, so a finding points at the exact container, volume or annotation.
 from __future__ import annotations
 
 from ..model import Document, PathPart
+from ._memo import per_document
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,19 +84,9 @@ def _get(data: Any, path: Path) -> Any:
     return data
 
 
-_last: list = [None, None, None]  # (document, its data, its pod template): several rules ask in a row
-
-
+@per_document  # several workload rules ask in a row for the same document
 def pod_template(doc: Document) -> PodTemplate | None:
     """The pod template of a workload document, or None when the kind has none or it is malformed."""
-    if _last[0] is doc and _last[1] is doc.data:
-        return _last[2]
-    pod = _pod_template(doc)
-    _last[0], _last[1], _last[2] = doc, doc.data, pod
-    return pod
-
-
-def _pod_template(doc: Document) -> PodTemplate | None:
     path = POD_TEMPLATE_PATHS.get(doc.kind)
     if path is None:
         return None

@@ -1,0 +1,36 @@
+"""A one-entry memo for facts several rules derive from the same document in a row.
+
+The engine runs every rule on one document before the next, so remembering the last answer is
+enough (and keeps no document alive longer than the next call). Not a rule module: the registry
+skips names starting with `_`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    from ..model import Document
+
+    T = TypeVar("T")
+
+
+def per_document(compute: Callable[..., T]) -> Callable[..., T]:
+    """`compute(doc, *extra)`, computed once while the same document (same data) and the same extra
+    arguments (by identity, e.g. the run's Context) are asked about again."""
+    last: list[Any] = [None, None, (), None]  # document, its data, extra arguments, answer
+
+    @functools.wraps(compute)
+    def remembered(doc: Document, *extra: Any) -> T:
+        if last[0] is doc and last[1] is doc.data and len(last[2]) == len(extra) and all(
+            a is b for a, b in zip(last[2], extra)
+        ):
+            return last[3]
+        answer = compute(doc, *extra)
+        last[0], last[1], last[2], last[3] = doc, doc.data, extra, answer
+        return answer
+
+    return remembered
