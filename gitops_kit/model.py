@@ -61,12 +61,6 @@ class _Record:
             raise TypeError(f"unhashable type: {type(self).__name__!r}")
         return hash(self._values())
 
-    def __copy__(self):  # frozen records are immutable values
-        return self if self._frozen else self._clone()
-
-    def _clone(self):
-        return type(self)(*self._values())
-
     def __reduce__(self):  # pickling (process pool): rebuild through the constructor
         return (type(self), self._values())
 
@@ -214,19 +208,18 @@ class Document(_Record):
         document (not one per rule) is part of what keeps memory flat on large repositories."""
         found = self._object_id
         if found is None:
-            if not self.is_object:
-                found = ""
-            else:
-                parts = [self.kind or "?"]
-                if self.namespace:
-                    parts.append(self.namespace)
-                parts.append(self.name or "?")
-                found = "/".join(parts)
+            found = object_label(self.kind, self.namespace, self.name) if self.is_object else ""
             object_setattr(self, "_object_id", found)
         return found
 
 
 PathPart = str | int
+
+
+def object_label(kind: str, namespace: str, name: str) -> str:
+    """`kind/namespace/name` as reports show an object (namespace omitted when unset, `?` for a
+    missing kind or name); for records that keep the parts, not the Document."""
+    return f"{kind or '?'}/{namespace}/{name or '?'}" if namespace else f"{kind or '?'}/{name or '?'}"
 
 
 class Violation(_Record):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import Document, Severity, Violation
+from ..model import Document, Severity, Violation, object_label
 from ..rulebase import Context, Rule
 
 TYPE_CHECKING = False
@@ -40,7 +40,7 @@ def finish(records: list[Seen], ctx: Context) -> Iterator[Violation]:
         yield Violation(
             f"defined twice in this scope (API group {group or 'core'}); first definition at {earlier.file}:{earlier.line}",
             ref=ref,
-            object="/".join(part for part in (kind, namespace, name) if part),
+            object=object_label(kind, namespace, name),
         )
 
 

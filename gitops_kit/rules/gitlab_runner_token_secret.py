@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..model import DocRef, Document, Severity, Violation
+from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Rule
 from ._fleet import cluster_of
 from ._helm import embedded_values
@@ -35,7 +35,7 @@ class Found:
 
     @property
     def object(self) -> str:  # built when reported: one record per Secret of the repository stays small
-        return "/".join(part for part in ("Secret", self.namespace, self.name or "?") if part)
+        return object_label("Secret", self.namespace, self.name)
 
 
 # Secrets of one repository hold a handful of distinct key sets: share them
