@@ -60,11 +60,6 @@ class RuleSet:
             rule = self._rules[rule_id] = load_rule(rule_id)
         return rule
 
-    @property
-    def rules(self) -> dict[str, Rule]:
-        """Every enabled rule, imported."""
-        return {rule_id: self.get(rule_id) for rule_id in self.entries}  # type: ignore[misc]
-
     def _select(self, kind: str, is_object: bool, aggregate: bool) -> tuple[Rule, ...]:
         chosen = []
         for rule_id, entry in self.entries.items():

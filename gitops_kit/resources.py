@@ -28,6 +28,18 @@ def bundled_dir(name: str) -> Path:
     raise FileNotFoundError(f"gitops-kit resource folder {name!r} is missing from this installation")
 
 
+def user_cache_dir(name: str) -> Path:
+    """A folder of the user's cache (renders, resolved schemas): `$GITOPS_KIT_CACHE_DIR/<name>`,
+    else `$XDG_CACHE_HOME/gitops-kit/<name>`, else `~/.cache/gitops-kit/<name>`."""
+    import os
+
+    override = os.environ.get("GITOPS_KIT_CACHE_DIR")
+    if override:
+        return Path(override) / name
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gitops-kit" / name
+
+
 def data_path(*parts: str) -> Path:
     """A file under `gitops_kit/data/` (small data tables that change with upstream releases)."""
     return _PACKAGE.joinpath("data", *parts)

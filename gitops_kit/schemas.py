@@ -160,11 +160,10 @@ def _read_gz(path: Path) -> Any:
 
 
 def schema_cache_dir() -> str:
-    """Where resolved schemas are cached: `$GITOPS_KIT_CACHE_DIR/schemas`, else the XDG cache."""
-    base = os.environ.get("GITOPS_KIT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gitops-kit"
-    )
-    return os.path.join(base, "schemas")
+    """Where resolved schemas are cached (next to the render cache; see `resources.user_cache_dir`)."""
+    from .resources import user_cache_dir
+
+    return str(user_cache_dir("schemas"))
 
 
 @lru_cache(maxsize=None)

@@ -23,12 +23,9 @@ _SKIP_DIRS = {".git", "node_modules", ".terraform"}
 
 
 def cache_dir() -> Path:
-    override = os.environ.get("GITOPS_KIT_CACHE_DIR")
-    if override:
-        return Path(override) / "render"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "gitops-kit" / "render"
+    from ..resources import user_cache_dir
+
+    return user_cache_dir("render")
 
 
 def _files_under(directory: Path) -> Iterable[Path]:
