@@ -92,7 +92,7 @@ def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inp
                     engine.progress.advance(len(chunk))
     except BaseException:
         for pid, reader in children:
-            _reap(pid, reader, kill=True)
+            _kill(pid, reader)
         raise
 
 
@@ -156,14 +156,14 @@ def _merge(engine: Engine, result: tuple) -> None:
             mine.setdefault(scope, []).extend(items)
 
 
-def _reap(pid: int, reader: int, kill: bool) -> None:
+def _kill(pid: int, reader: int) -> None:
+    """Stop a child whose result is no longer wanted (the parent is unwinding) and reap it."""
     import signal
 
-    if kill:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
     try:
         os.close(reader)
     except OSError:
