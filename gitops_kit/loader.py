@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-import yaml_rs
-
+from . import _native
 from .model import DocRef, Document, _Frozen, _Record
 
 TYPE_CHECKING = False
@@ -26,8 +25,10 @@ _IGNORE_ANNOTATION = "ignore-check.gitops-kit.io/"
 _IGNORE_ALL_ANNOTATION = "gitops-kit.io/ignore-all"
 _IGNORE_COMMENT = re.compile(r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*)")
 
-_ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=64)
-_LAST_WINS = yaml_rs.DuplicateKeyPolicy.LastWins
+_yaml = _native.yaml_rs()
+_loads = _yaml._loads
+_YAMLDecodeError = _yaml.YAMLDecodeError
+_ALIAS_LIMITS = _yaml._AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=64)
 _NON_BLANK = re.compile(r"\S")
 #: the first line that is neither blank nor a comment
 _CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
@@ -165,8 +166,8 @@ def decode(raw: bytes) -> tuple[str | None, Problem | None]:
 def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
     """Parse one document. Returns its data (None when unusable) and its problems."""
     try:
-        return yaml_rs.loads(chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS), []
-    except yaml_rs.YAMLDecodeError as err:
+        return _loads(chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS), []
+    except _YAMLDecodeError as err:
         message = str(err)
     except (TypeError, ValueError):
         # yaml_rs cannot build a Python dict whose key is a mapping or a list (`? {a: 1}`)
@@ -176,10 +177,10 @@ def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
     duplicate = _DUPLICATE.search(message)
     if duplicate:
         try:
-            data = yaml_rs.loads(
-                chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=_LAST_WINS
+            data = _loads(
+                chunk.text, parse_datetime=False, alias_limits=_ALIAS_LIMITS, duplicate_key_policy=_native.DUPLICATES_LAST_WINS
             )
-        except (yaml_rs.YAMLDecodeError, RecursionError, TypeError, ValueError):
+        except (_YAMLDecodeError, RecursionError, TypeError, ValueError):
             data = None
         from .locate import duplicate_keys
 
@@ -297,8 +298,8 @@ def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Documen
     if limits.max_depth and text.count("\n") + text.count("[") + text.count("{") > limits.max_depth:
         return None  # a document might be too deep: let the per-document path check it
     try:
-        parsed = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
-    except (yaml_rs.YAMLDecodeError, RecursionError, TypeError, ValueError):
+        parsed = _loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
+    except (_YAMLDecodeError, RecursionError, TypeError, ValueError):
         return None  # the per-document path locates (or explains) it
     lines = [_content_line_at(text, start, end, line) for start, end, line in spans]
     if None in lines:

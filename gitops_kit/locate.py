@@ -7,10 +7,13 @@ Only documents that received a finding come here, so the cost of ruamel.yaml's c
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator
 
 from .loader import Chunk, split_documents
 from .model import DocRef, PathPart
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def _compose(text: str):

@@ -420,61 +420,10 @@ def prepare(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _jsonschema_rs():
-    """`import jsonschema_rs`, without the ~5 ms of `email.utils` (socket, calendar, email.charset…).
+    """The jsonschema_rs extension, loaded cheaply (see _native.py)."""
+    from ._native import jsonschema_rs
 
-    Its extension module imports `email.utils` at load time for one call: `parsedate_to_datetime`
-    of its own build date (for `jsonschema_rs.__build__`). A stand-in module answers that call with
-    a real `datetime` (parsed here; anything unexpected goes to the real function) and is removed
-    right after the import, so any later `import email.utils` gets the real module.
-    """
-    import sys
-
-    module = sys.modules.get("jsonschema_rs")
-    if module is not None:
-        return module
-    if "email.utils" in sys.modules:
-        import jsonschema_rs
-
-        return jsonschema_rs
-    import email
-    import types
-
-    stand_in = types.ModuleType("email.utils")
-    stand_in.parsedate_to_datetime = _parse_rfc2822_date  # type: ignore[attr-defined]
-    sys.modules["email.utils"] = stand_in
-    email.utils = stand_in  # type: ignore[attr-defined]
-    try:
-        import jsonschema_rs
-    finally:
-        if sys.modules.get("email.utils") is stand_in:
-            del sys.modules["email.utils"]
-        if getattr(email, "utils", None) is stand_in:
-            del email.utils  # type: ignore[attr-defined]
-    return jsonschema_rs
-
-
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-
-
-def _parse_rfc2822_date(text: str):
-    """`email.utils.parsedate_to_datetime` for the one shape `Thu, 12 Nov 2026 07:50:16 +0000`."""
-    import datetime
-
-    try:
-        _weekday, day, month, year, clock, zone = text.split()
-        hour, minute, second = (int(part) for part in clock.split(":"))
-        sign = -1 if zone[0] == "-" else 1
-        offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
-        return datetime.datetime(
-            int(year), _MONTHS.index(month.lower()) + 1, int(day), hour, minute, second, tzinfo=datetime.timezone(offset)
-        )
-    except (ValueError, IndexError):
-        import sys
-
-        sys.modules.pop("email.utils", None)
-        import importlib
-
-        return importlib.import_module("email.utils").parsedate_to_datetime(text)
+    return jsonschema_rs()
 
 
 def _compile(schema: dict[str, Any]):
@@ -484,26 +433,44 @@ def _compile(schema: dict[str, Any]):
 
 
 class Validator:
-    """A compiled schema with what readable messages need (the schema itself, for did-you-mean)."""
+    """A schema, compiled with jsonschema_rs on first need, with what readable messages need (the
+    schema itself, for did-you-mean).
 
-    __slots__ = ("schema", "compiled")
+    The first documents go through `schema_accept.accepts` (pure Python, one-sided): a small run
+    whose objects are valid never loads jsonschema_rs. A document it does not accept, or the
+    `QUICK_CHECKS + 1`-th document, compiles the validator, which is faster per document.
+    """
 
-    def __init__(self, schema: dict[str, Any], compiled: Any) -> None:
+    __slots__ = ("schema", "compiled", "quick_checks")
+
+    QUICK_CHECKS = 16
+
+    def __init__(self, schema: dict[str, Any], compiled: Any = None) -> None:
         self.schema = schema
         self.compiled = compiled
+        self.quick_checks = 0 if compiled is not None else self.QUICK_CHECKS
 
     @classmethod
     def build(cls, schema: dict[str, Any]) -> "Validator":
-        return cls(schema, _compile(schema))
+        return cls(schema)
 
     def issues(self, data: Any) -> list[SchemaIssue]:
+        compiled = self.compiled
+        if compiled is None:
+            if self.quick_checks > 0:
+                from .schema_accept import accepts
+
+                self.quick_checks -= 1
+                if accepts(self.schema, data):
+                    return []
+            compiled = self.compiled = _compile(self.schema)
         try:
-            errors = list(self.compiled.iter_errors(data))
+            errors = list(compiled.iter_errors(data))
         except (ValueError, TypeError, OverflowError):
             # non-string keys or integers beyond 64 bits: YAML allows them, JSON schema cannot see them
             data = _jsonable(data)
             try:
-                errors = list(self.compiled.iter_errors(data))
+                errors = list(compiled.iter_errors(data))
             except (ValueError, TypeError, OverflowError) as err:
                 return [SchemaIssue(f"cannot be schema-validated: {err}", ())]
         found = [_issue(error, self.schema, data) for error in errors]
