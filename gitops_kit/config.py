@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import UserError
@@ -110,16 +111,38 @@ class Config(_Frozen):
 
     def is_excluded(self, relative: str) -> bool:
         """Whether a POSIX path relative to the root matches an exclude pattern (or sits under one)."""
-        parts = relative.split("/")
-        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        for pattern in self.exclude:
-            bare = pattern.rstrip("/")
-            alternatives = (bare, bare[3:]) if bare.startswith("**/") else (bare,)
-            for alternative in alternatives:
-                for candidate in candidates:
-                    if fnmatch.fnmatchcase(candidate, alternative):
-                        return True
+        return _excluded(self.exclude, relative)
+
+
+def _excluded(patterns: tuple[str, ...], relative: str) -> bool:
+    matches = _exclude_matcher(patterns)
+    if matches is None:
         return False
+    parent = relative.rpartition("/")[0]
+    return matches(relative) is not None or (parent != "" and _excluded_directory(patterns, parent))
+
+
+@lru_cache(maxsize=4096)
+def _excluded_directory(patterns: tuple[str, ...], relative: str) -> bool:
+    # once per directory, not once per file: a repository has far more files than directories
+    return _excluded(patterns, relative)
+
+
+@lru_cache(maxsize=16)
+def _exclude_matcher(patterns: tuple[str, ...]):
+    """One compiled regular expression for every pattern (`**/x` also matches `x` at the root), as
+    `fnmatch.fnmatchcase` reads them; None when there are no patterns."""
+    alternatives = []
+    for pattern in patterns:
+        bare = pattern.rstrip("/")
+        alternatives.append(bare)
+        if bare.startswith("**/"):
+            alternatives.append(bare[3:])
+    if not alternatives:
+        return None
+    import re
+
+    return re.compile("|".join(f"(?:{fnmatch.translate(alternative)})" for alternative in alternatives)).match
 
 
 def find_root(start: Path) -> Path:
@@ -143,16 +166,17 @@ def load_config(root: Path, path: Path | None = None) -> Config:
         return Config(root=root)
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
-    import yaml_rs
+    from ._native import yaml_rs
 
+    yaml = yaml_rs()
     try:
         text = path.read_text(encoding="utf-8-sig")
         if "\x00" in text:  # yaml_rs stops at a NUL and would silently ignore the rest
             raise ConfigError(f"{path}: binary content (NUL bytes): not a YAML configuration file")
-        data = yaml_rs.loads(text, parse_datetime=False)
+        data = yaml._loads(text, parse_datetime=False)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    except yaml_rs.YAMLDecodeError as err:
+    except yaml.YAMLDecodeError as err:
         first = str(err).splitlines()[0]
         raise ConfigError(f"{path}: invalid YAML: {first}") from None
     return parse_config(data, root=root, source=path)
