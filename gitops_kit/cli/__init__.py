@@ -8,8 +8,6 @@ returns nothing and sets `func` on its parser. Exit codes (docs/exit-codes.md):
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
 
@@ -29,34 +27,6 @@ class _Terminated(KeyboardInterrupt):
     are cleaned up, then exits 143."""
 
 
-def _terminal_width() -> int:
-    # argparse's HelpFormatter imports shutil (and with it bz2, lzma…) to ask this, even while only
-    # *building* the parser; asking os directly keeps `validate one-file.yaml` start-up small.
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-    return max(columns - 2, 20)
-
-
-class _Formatter(argparse.HelpFormatter):
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, width if width is not None else _terminal_width())
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - argparse's own signature
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # argparse's default is exit 2 too; keep one line + hint
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
-
-
 def command_names() -> list[str]:
     """The command modules of this package (without importing them)."""
     from ..plugins import module_names
@@ -64,26 +34,23 @@ def command_names() -> list[str]:
     return module_names(__path__)
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser with every command, or only with `only` (the command being run: the others'
-    modules need not be imported; help and errors use the full parser)."""
-    from .. import __version__
+def build_parser(only: str | None = None):  # noqa: ANN201 - argparse.ArgumentParser, imported lazily
+    """The parser with every command, or only with `only` (see cli/_parser.py)."""
+    from ._parser import build_parser as build
 
-    parser = _Parser(
-        prog="gitops-kit",
-        description="Scaffold and validate GitOps repositories for fleets of Kubernetes clusters.",
-        epilog="Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage/config/tool error, 130 interrupted, 143 terminated.",
-    )
-    parser.add_argument("--version", action="version", version=f"gitops-kit {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in command_names():
-        if only is not None and name != only:
-            continue
-        module = importlib.import_module(f"{__name__}.{name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(subparsers)
-    return parser
+    return build(only)
+
+
+def _quick_arguments(arguments: list[str]):  # noqa: ANN202
+    """A pre-commit hook's `validate` arguments without argparse (cli/_quick.py), or None."""
+    from ._quick import parse_validate
+
+    args = parse_validate(arguments)
+    if args is not None:
+        from .validate import run
+
+        args.func = run
+    return args
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -91,24 +58,29 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import signal
+    try:
+        import _signal as signals  # the C module: `signal` only wraps it in enums, ≈ 0.5 ms of start-up
+    except ImportError:
+        import signal as signals
 
     from ..errors import UserError
 
-    if hasattr(signal, "SIGTERM"):
+    if hasattr(signals, "SIGTERM"):
         try:
-            signal.signal(signal.SIGTERM, _terminated)
+            signals.signal(signals.SIGTERM, _terminated)
         except ValueError:  # not the main thread (main() called from a library user's thread)
             pass
 
     arguments = list(sys.argv[1:] if argv is None else argv)
-    command = arguments[0] if arguments else None
-    fast = command in command_names() and not any(a in ("-h", "--help") for a in arguments)
-    parser = build_parser(only=command if fast else None)
-    args = parser.parse_args(arguments)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return EXIT_ERROR
+    args = _quick_arguments(arguments)
+    if args is None:
+        command = arguments[0] if arguments else None
+        fast = command in command_names() and not any(a in ("-h", "--help") for a in arguments)
+        parser = build_parser(only=command if fast else None)
+        args = parser.parse_args(arguments)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return EXIT_ERROR
     try:
         return int(args.func(args))
     except UserError as err:
