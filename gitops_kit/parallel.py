@@ -75,10 +75,14 @@ def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inp
     if len(chunks) < 2 or busy:
         load_serially(engine, sources, rendered_inputs)
         return
-    # Warm up before forking: the first directories import the rule modules and compile the schema
-    # validators their kinds need, once, and every child inherits them.
-    warm_up, rest = _leading_directories(chunks[0], WARM_UP_FILES)
-    load_serially(engine, warm_up, rendered_inputs)
+    rest = chunks[0]
+    if len(chunks) > jobs:
+        # More chunks than cores: warm up before forking, so that the rule modules the first
+        # directories need are imported and their schema validators compiled once, and every child
+        # inherits them. With one chunk per core, every process warming up at the same time costs
+        # no wall time, and the serial warm-up would.
+        warm_up, rest = _leading_directories(chunks[0], WARM_UP_FILES)
+        load_serially(engine, warm_up, rendered_inputs)
     children = [_fork(engine, chunk, rendered_inputs) for chunk in chunks[1:]]
     try:
         load_serially(engine, rest, rendered_inputs)
