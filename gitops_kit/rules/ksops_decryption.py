@@ -1,4 +1,5 @@
-"""ksops-decryption: in an Argo CD repository, SOPS files reach the cluster through a working KSOPS generator."""
+"""ksops-decryption: in an Argo CD repository, SOPS files reach the cluster decrypted: through a working KSOPS
+generator, or from a folder an Application source reads with a Config Management Plugin (`plugin:`)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class FluxDecrypts(NamedTuple):
 
 
 class ArgoApp(NamedTuple):
-    pass
+    plugin_paths: tuple[str, ...]  # folders its sources read through a Config Management Plugin ("" = root)
 
 
 def _strings(items: Any) -> list[tuple[int, str]]:
@@ -68,7 +69,7 @@ def collect(doc: Document, ctx: Context) -> Any:
     if sops_block(data) is not None:
         return Encrypted(file, doc.ref, doc.object_id, bool(data.get("kind") and data.get("apiVersion")))
     if doc.kind in ARGO_KINDS and doc.group == "argoproj.io":
-        return ArgoApp()
+        return ArgoApp(tuple(_plugin_paths(data)))
     if doc.kind == "Kustomization" and doc.group == FLUX_GROUP:
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
@@ -76,6 +77,24 @@ def collect(doc: Document, ctx: Context) -> Any:
             path = posixpath.normpath(str(spec.get("path") or ".").strip().lstrip("/") or ".")
             return FluxDecrypts("" if path == "." else path)
     return None
+
+
+def _plugin_paths(data: dict[str, Any]) -> Iterator[str]:
+    """`path` of every Git source with a `plugin:` section (an ApplicationSet's template too), normalised."""
+    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    for owner in (spec, template.get("spec")):
+        if not isinstance(owner, dict):
+            continue
+        single = owner.get("source")
+        sources = [single] if isinstance(single, dict) else []
+        sources += [s for s in owner.get("sources") or [] if isinstance(s, dict)] if isinstance(owner.get("sources"), list) else []
+        for source in sources:
+            path = source.get("path")
+            # `plugin: {}` (chosen by discovery) counts too; a templated path names no one folder
+            if isinstance(source.get("plugin"), dict) and isinstance(path, str) and "{{" not in path:
+                normal = posixpath.normpath(path.strip().lstrip("/") or ".")
+                yield "" if normal == "." else normal
 
 
 def _is_argo(records: list[Any], ctx: Context) -> bool:
@@ -171,14 +190,29 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
 
     if not argo:
         return
+    plugin_folders = {path for r in records if isinstance(r, ArgoApp) for path in r.plugin_paths}
     for file, record in sorted(encrypted.items()):
-        if record.is_object and file not in consumed and not _flux_decrypts(file, flux_paths):
-            yield Violation(
-                "SOPS-encrypted object that no KSOPS generator lists (and no Flux Kustomization decrypts): "
-                "Argo CD never applies it",
-                ref=record.ref, path=("sops",), object=record.object, severity=Severity.WARNING,
-                fix="List the file in the `files:` of the KSOPS generator of the kustomization that should apply it.",
-            )
+        if not record.is_object or file in consumed or _flux_decrypts(file, flux_paths):
+            continue
+        if _plugin_reads(posixpath.dirname(file), plugin_folders, disk):
+            continue
+        yield Violation(
+            "SOPS-encrypted object that no KSOPS generator lists, no Argo CD plugin source reads (and no Flux "
+            "Kustomization decrypts): Argo CD never applies it",
+            ref=record.ref, path=("sops",), object=record.object, severity=Severity.WARNING,
+            fix="Put the file in a folder that an Application source reads with `plugin: {name: sops-decrypt}` "
+            "(the layout gitops-kit generates), or list it in the `files:` of the KSOPS generator of the "
+            "kustomization that should apply it.",
+        )
+
+
+def _plugin_reads(folder: str, plugin_folders: set[str], disk: _Disk) -> bool:
+    """A Config Management Plugin source reads the folder's files itself: only where no kustomization is.
+
+    With a kustomization the plugin presumably runs kustomize (KSOPS in a sidecar), so the generator
+    checks above decide; the plugin gitops-kit generates refuses such a folder.
+    """
+    return folder in plugin_folders and not any(disk.exists(posixpath.join(folder, name)) for name in KUSTOMIZATION_NAMES)
 
 
 def _read_generators(disk: _Disk, config: str) -> list[Generator]:
@@ -231,17 +265,27 @@ RULE = Rule(
     severity=Severity.ERROR,
     scope="repository",
     any_document=True,
-    summary="In an Argo CD repository, a SOPS file is listed under resources, or a KSOPS generator is broken or misses it.",
+    summary=(
+        "In an Argo CD repository, a SOPS file is listed under resources, a KSOPS generator is broken or misses it, "
+        "or nothing decrypts it."
+    ),
     rationale=(
-        "Argo CD applies what `kustomize build` prints. In the Argo CD flavour gitops-kit generates, SOPS files are "
-        "decrypted at build time by KSOPS: a `viaduct.ai/v1` `ksops` generator with the "
+        "Argo CD applies what its repo-server renders. An encrypted object reaches the cluster decrypted in two ways: "
+        "from a folder without a kustomization that an Application source reads through a Config Management Plugin "
+        "(`plugin:`; gitops-kit's Argo CD flavour generates the `sops-decrypt` plugin, a sops sidecar that prints "
+        "plain files and decrypts `*.sops.yaml`), or through KSOPS: a `viaduct.ai/v1` `ksops` generator with the "
         "`config.kubernetes.io/function` exec annotation, listing the files. An encrypted file under `resources:` "
         "is passed through as ciphertext; a generator without the annotation, or naming a missing or plaintext "
-        "file, fails the build; an encrypted Secret no generator lists is never applied. The repository counts as "
-        "Argo CD when `.gitops-kit.yaml` says `fleet: {flavor: argocd}` or it holds Argo CD Applications; "
-        "generator checks apply everywhere."
+        "file, fails the build; an encrypted Secret that no generator lists, in no folder a plugin source reads, "
+        "is never applied. Plugin sources count whatever their `repoURL` (one repository has several URLs: SSH, "
+        "HTTPS, mirrors), with `path` relative to the repository root; only files directly in that folder count. "
+        "The repository counts as Argo CD when `.gitops-kit.yaml` says `fleet: {flavor: argocd}` or it holds "
+        "Argo CD Applications; generator checks apply everywhere."
     ),
-    fix="List encrypted files only in the `files:` of a KSOPS generator named under the kustomization's `generators:`.",
+    fix=(
+        "Put encrypted files in a folder an Application source reads with `plugin: {name: sops-decrypt}`, or list "
+        "them only in the `files:` of a KSOPS generator named under the kustomization's `generators:`."
+    ),
     collect=collect,
     finish=finish,
     example="""\
@@ -250,19 +294,22 @@ resources:
   - db.sops.yaml        # ciphertext would be applied
 """,
     good_example="""\
-# clusters/prod/apps/kustomization.yaml
-generators:
-  - secret-generator.yaml
-# clusters/prod/apps/secret-generator.yaml
-apiVersion: viaduct.ai/v1
-kind: ksops
+# clusters/prod/apps/app.yaml: the folder holds db.sops.yaml and plain manifests, no kustomization
+apiVersion: argoproj.io/v1alpha1
+kind: Application
 metadata:
-  name: secret-generator
-  annotations:
-    config.kubernetes.io/function: |
-      exec:
-        path: ksops
-files:
-  - ./db.sops.yaml
+  name: apps
+  namespace: argocd
+spec:
+  project: default
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: apps
+  source:
+    repoURL: https://git.example.org/fleet.git
+    targetRevision: HEAD
+    path: clusters/prod/apps
+    plugin:
+      name: sops-decrypt  # values/argo-cd.yaml: configs.cmp.plugins + the sops sidecar
 """,
 )
