@@ -88,7 +88,8 @@ def _plugin_paths(data: dict[str, Any]) -> Iterator[str]:
             continue
         single = owner.get("source")
         sources = [single] if isinstance(single, dict) else []
-        sources += [s for s in owner.get("sources") or [] if isinstance(s, dict)] if isinstance(owner.get("sources"), list) else []
+        listed = owner.get("sources")
+        sources += [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
         for source in sources:
             path = source.get("path")
             # `plugin: {}` (chosen by discovery) counts too; a templated path names no one folder
