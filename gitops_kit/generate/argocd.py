@@ -5,10 +5,15 @@ base `spec.values`, and per-cluster HelmRelease value patches). For Argo CD the 
 
 - `clusters/<c>/values/<release>.yaml`: base values deep-merged with the cluster's patch, as a plain Helm
   values document (what the fleet rules read, e.g. `clusters/<c>/values/cilium.yaml`);
-- one multi-source Application per chart (chart source + `ref: values` Git source, plus a Git path source
+- one multi-source Application per chart (chart source + `ref: values` Git source, plus Git path sources
   for the add-on's other objects), with sync waves from the blueprint order;
-- `addons/<addon>/`: the blueprint's non-Flux objects (namespaces, ConfigMaps), copied verbatim;
-- `clusters/<c>/addons/<addon>/`: the cluster's own objects and its KSOPS secret generator.
+- `addons/<addon>/`: the blueprint's non-Flux objects (namespaces, ConfigMaps), copied verbatim, with a
+  plain kustomization;
+- `clusters/<c>/addons/<addon>/`: the cluster's own objects and SOPS-encrypted Secrets, with no
+  kustomization: the Application reads the folder through the `sops-decrypt` Config Management Plugin
+  (a sops sidecar of the repo-server, configured in `values/argo-cd.yaml`), which prints plain files as
+  they are and `*.sops.yaml` files decrypted. Every kustomization of the fleet therefore builds with plain
+  `kubectl kustomize`, and only the sidecar holds the cluster's age key.
 
 Kustomize's patch semantics for custom resources (maps merge, lists and scalars replace) are reproduced
 by `merge`, so both flavours deploy the same values.
@@ -29,7 +34,8 @@ FLUX_KINDS = frozenset({"HelmRelease", "HelmRepository", "OCIRepository", "GitRe
 # follow each other; the example objects come last
 WAVE_STEP = 10
 CONFIGS_WAVE = 100
-SECRET_GENERATOR = "secret-generator.yaml"
+# the Config Management Plugin that renders clusters/<c>/addons/<addon>/ (configs.cmp.plugins in values/argo-cd.yaml)
+SOPS_PLUGIN = "sops-decrypt"
 
 
 @dataclass(frozen=True)
@@ -150,46 +156,19 @@ def addon_kustomization(files: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def cluster_addon_kustomization(cluster: str, addon: str, shared: bool, resources: list[str], secrets: list[str]) -> bytes:
-    lines = [
-        f"# Objects of add-on {addon} for cluster {cluster}; secrets are decrypted by KSOPS in the repo-server.",
-        "apiVersion: kustomize.config.k8s.io/v1beta1",
-        "kind: Kustomization",
-        "resources:",
-    ]
-    items = ([f"../../../../addons/{addon}"] if shared else []) + resources
-    lines += [f"  - {item}" for item in items]
-    if not items:
-        lines[-1] = "resources: []"
-    if secrets:
-        # encrypted files are never resources: only the generator reads (and decrypts) them
-        lines += ["generators:", f"  - {SECRET_GENERATOR}"]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def secret_generator(addon: str, secrets: list[str]) -> bytes:
-    files = "\n".join(f"  - ./{name}" for name in secrets)
-    return (
-        "apiVersion: viaduct.ai/v1\n"
-        "kind: ksops\n"
-        "metadata:\n"
-        f"  name: {addon}-secrets\n"
-        "  annotations:\n"
-        "    config.kubernetes.io/function: |\n"
-        "      exec:\n"
-        "        path: ksops\n"
-        "files:\n"
-        f"{files}\n"
-    ).encode("utf-8")
-
-
 def applications(
     blueprints: list[Blueprint], charts_by_addon: dict[str, list[Chart]], cluster: str, layout: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Context for the cluster template's Applications: one per chart, in sync-wave order."""
+    """Context for the cluster template's Applications: one per chart, in sync-wave order.
+
+    `layout[addon]` has `shared` (the `addons/<addon>` path, or "") and `own` (the cluster's folder, or "").
+    """
     apps: list[dict[str, Any]] = []
     for blueprint in blueprints:
-        extra_path = layout[blueprint.name].get("path")
+        where = layout[blueprint.name]
+        # the add-on's own objects travel with its first chart (namespaces, ConfigMaps, secrets)
+        extra = [{"path": where["shared"], "plugin": ""}] if where["shared"] else []
+        extra += [{"path": where["own"], "plugin": SOPS_PLUGIN}] if where["own"] else []
         for index, chart in enumerate(charts_by_addon[blueprint.name]):
             apps.append(
                 {
@@ -202,8 +181,7 @@ def applications(
                     "version": chart.version,
                     "annotations": dict(chart.annotations),
                     "values_file": f"clusters/{cluster}/values/{chart.release}.yaml",
-                    # the add-on's own objects travel with its first chart (namespaces, ConfigMaps, secrets)
-                    "path": extra_path if index == 0 else "",
+                    "sources": extra if index == 0 else [],
                     "server_side": chart.server_side,
                 }
             )

@@ -81,9 +81,11 @@ def _render_argocd(fleet, params, blueprints, used, work: Path, out: Path, confi
         layout: dict[str, dict[str, Any]] = {}
         for blueprint in selected:
             own = [*blueprint.resources, *blueprint.secrets]
-            shared = bool(argocd.plain_files(blueprint))
-            path = f"clusters/{cluster.name}/addons/{blueprint.name}" if own else f"addons/{blueprint.name}" if shared else ""
-            layout[blueprint.name] = {"path": path, "shared": shared}
+            layout[blueprint.name] = {
+                "shared": f"addons/{blueprint.name}" if argocd.plain_files(blueprint) else "",
+                # no kustomization here: the sops-decrypt plugin reads the folder (plain files and *.sops.yaml)
+                "own": f"clusters/{cluster.name}/addons/{blueprint.name}" if own else "",
+            }
         bare = {b.name: argocd.charts(b, []) for b in selected}
         context["argo"] = {"apps": argocd.applications(selected, bare, cluster.name, layout)}
         _cookiecutter(template, out, config_file, context)
@@ -93,15 +95,7 @@ def _render_argocd(fleet, params, blueprints, used, work: Path, out: Path, confi
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
                 (root / path).write_bytes(content)
             folder = root / "clusters" / cluster.name / "addons" / blueprint.name
-            if layout[blueprint.name]["path"].startswith("clusters/"):
-                folder.mkdir(parents=True, exist_ok=True)
-                secrets = list(blueprint.secrets)
-                (folder / "kustomization.yaml").write_bytes(
-                    argocd.cluster_addon_kustomization(cluster.name, blueprint.name, layout[blueprint.name]["shared"], list(blueprint.resources), secrets)
-                )
-                if secrets:
-                    (folder / argocd.SECRET_GENERATOR).write_bytes(argocd.secret_generator(blueprint.name, secrets))
-            elif folder.is_dir() and not any(folder.iterdir()):
+            if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
         addons_dir = root / "clusters" / cluster.name / "addons"
         if addons_dir.is_dir() and not any(addons_dir.iterdir()):
@@ -146,7 +140,7 @@ def _cluster_template(folder: Path, flavor: str, blueprints: list[Blueprint]) ->
     for blueprint in blueprints:
         for name in (*blueprint.patches, *blueprint.resources, *blueprint.secrets):
             if flavor == "argocd":
-                # Argo CD: one folder per add-on (its kustomization and KSOPS generator are written after rendering)
+                # Argo CD: one folder per add-on, read by the sops-decrypt plugin (no kustomization)
                 target = base / "clusters" / "{{cookiecutter.cluster.name}}" / "addons" / blueprint.name / name
             else:
                 target = base / "infrastructure" / "controllers" / "{{cookiecutter.cluster.name}}" / f"{blueprint.name}-{name}"

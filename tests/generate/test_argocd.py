@@ -37,36 +37,33 @@ def argo_repo(tmp_path_factory) -> Path:
 
 
 def test_fleet_validates_with_zero_findings(argo_repo):
-    # the validator reads the values files ($values valueFiles) and renders the KSOPS folders
+    # the validator reads the values files ($values valueFiles); the plugin folders are plain files to it
     report = validate([argo_repo])
     assert [(f.rule_id, f.file, f.line) for f in report.findings] == []
-    assert report.files > 90
+    assert report.files > 75
 
 
-def test_every_kustomization_renders_and_secrets_go_through_ksops_only(argo_repo):
+def test_every_kustomization_renders_and_secrets_go_through_the_plugin_only(argo_repo):
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed")
     folders = sorted({p.parent for p in argo_repo.rglob("kustomization.yaml")})
-    ksops = []
     for folder in folders:
         kustomization = yaml.load((folder / "kustomization.yaml").read_text())
-        encrypted = sorted(p.name for p in folder.glob("*.sops.yaml"))
-        assert not [r for r in kustomization.get("resources") or [] if str(r).endswith(".sops.yaml")], folder
-        if kustomization.get("generators"):
-            assert kustomization["generators"] == ["secret-generator.yaml"]
-            generator = yaml.load((folder / "secret-generator.yaml").read_text())
-            assert (generator["apiVersion"], generator["kind"]) == ("viaduct.ai/v1", "ksops")
-            assert generator["metadata"]["annotations"]["config.kubernetes.io/function"] == "exec:\n  path: ksops\n"
-            assert generator["files"] == [f"./{name}" for name in encrypted]
-            for name in encrypted:
-                assert "ENC[AES256_GCM" in (folder / name).read_text()
-            ksops.append(folder.relative_to(argo_repo).as_posix())
-            continue  # kubectl has no ksops plugin: `gitops-kit validate` renders these (test above)
-        assert not encrypted, folder
+        assert not kustomization.get("generators"), folder
+        assert not list(folder.glob("*.sops.yaml")), folder
         result = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{folder}: {result.stderr}"
-    assert ksops == [f"clusters/{c}/addons/{a}" for c in CLUSTERS for a in ("mesh", "runners")]
+    plugin_folders = set()
+    for cluster in CLUSTERS:
+        for app in load_all(argo_repo / f"clusters/{cluster}/apps/addons.yaml"):
+            plugin_folders |= {s["path"] for s in app["spec"]["sources"] if s.get("plugin") == {"name": "sops-decrypt"}}
+    encrypted = sorted(p.relative_to(argo_repo).as_posix() for p in argo_repo.glob("clusters/*/addons/*/*.sops.yaml"))
+    assert len(encrypted) == 2 * len(CLUSTERS)  # the mesh CA and the runner token of each cluster
+    for path in encrypted:
+        assert path.rpartition("/")[0] in plugin_folders, path
+        assert "ENC[AES256_GCM" in (argo_repo / path).read_text()
+    assert sorted(plugin_folders) == sorted(f"clusters/{c}/addons/{a}" for c in CLUSTERS for a in ("gpu", "mesh", "runners"))
 
 
 def test_applications_are_multi_source_in_sync_waves(argo_repo):
@@ -82,7 +79,10 @@ def test_applications_are_multi_source_in_sync_waves(argo_repo):
         assert value_file == f"$values/clusters/c-002/values/{app['metadata']['name']}.yaml"
         assert (argo_repo / value_file.removeprefix("$values/")).is_file()
         for source in rest:
-            assert (argo_repo / source["path"] / "kustomization.yaml").is_file()
+            # shared objects: a plain kustomization; the cluster's own folder: the sops-decrypt plugin, no kustomization
+            plugin = "plugin" in source
+            assert source["path"].startswith("clusters/c-002/addons/" if plugin else "addons/")
+            assert (argo_repo / source["path"] / "kustomization.yaml").is_file() != plugin
     assert apps["cilium"]["spec"]["sources"][0]["repoURL"] == "https://helm.cilium.io"
     assert apps["cvmfs-csi"]["spec"]["sources"][0]["targetRevision"] == "2.5.0"  # OCI: pinned
     kustomization = yaml.load((argo_repo / "clusters/c-002/apps/kustomization.yaml").read_text())
@@ -103,16 +103,19 @@ def test_cilium_values_files_carry_identity_cidrs_and_peers(argo_repo):
         assert values["bpf"]["masquerade"] is True
 
 
-def test_argo_cd_values_configure_ksops_and_application_health(argo_repo):
+def test_argo_cd_values_configure_the_sops_plugin_and_application_health(argo_repo):
     values = yaml.load((argo_repo / "clusters/c-001/values/argo-cd.yaml").read_text())
-    assert values["configs"]["cm"]["kustomize.buildOptions"] == "--enable-alpha-plugins --enable-exec"
+    assert "kustomize.buildOptions" not in values["configs"]["cm"]  # no exec plugins for kustomize any more
     assert "resource.customizations.health.argoproj.io_Application" in values["configs"]["cm"]
+    assert values["configs"]["cmp"]["create"] is True and list(values["configs"]["cmp"]["plugins"]) == ["sops-decrypt"]
     repo_server = values["repoServer"]
-    assert {"name": "SOPS_AGE_KEY_FILE", "value": "/.config/sops/age/keys.txt"} in repo_server["env"]
-    assert repo_server["initContainers"][0]["name"] == "install-ksops"
+    assert "initContainers" not in repo_server  # no install-ksops
+    (sidecar,) = repo_server["extraContainers"]
+    assert {"name": "SOPS_AGE_KEY_FILE", "value": "/sops-age/keys.txt"} in sidecar["env"]
     assert {"name": "sops-age", "secret": {"secretName": "sops-age"}} in repo_server["volumes"]
     readme = (argo_repo / "README.md").read_text()
-    assert "KSOPS" in readme and "every" in readme and "one Argo CD per cluster" in readme
+    assert "sops-decrypt" in readme and "KSOPS" in readme and "one Argo CD per cluster" in readme
+    assert "kubectl -n argocd create secret generic sops-age" in readme
     sops = yaml.load((argo_repo / ".sops.yaml").read_text())
     assert [r["path_regex"] for r in sops["creation_rules"]] == [rf"^clusters/{re.escape(c)}/.*\.sops\.ya?ml$" for c in CLUSTERS]
 
