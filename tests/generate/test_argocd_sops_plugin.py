@@ -6,6 +6,8 @@ anywhere but in the plugin's output with the cluster's key."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -187,3 +189,31 @@ def test_the_fleet_validates_and_no_plaintext_reaches_a_file_or_the_report(fleet
     for path in fleet.rglob("*"):
         if path.is_file() and ".git" not in path.relative_to(fleet).parts:
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_a_fleet_generated_with_ksops_is_converted_by_the_next_run(fleet, tmp_path, monkeypatch, capsys):
+    """The KSOPS-era files of a cluster folder were generated (recorded in the manifest): the next run deletes them."""
+    repo = tmp_path / "fleet"  # same folder name: the key directory is per repository name
+    shutil.copytree(fleet, repo, symlinks=True)
+    shutil.copytree(fleet.parent / "keys", tmp_path / "keys")
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    folder = "clusters/c-001/addons/runners"
+    old = {
+        f"{folder}/kustomization.yaml": "resources:\n  - ../../../../addons/runners\ngenerators:\n  - secret-generator.yaml\n",
+        f"{folder}/secret-generator.yaml": (
+            "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: runners-secrets\n  annotations:\n"
+            "    config.kubernetes.io/function: |\n      exec:\n        path: ksops\nfiles:\n  - ./token.sops.yaml\n"
+        ),
+    }
+    manifest_path = repo / ".gitops-kit/generated.json"
+    manifest = json.loads(manifest_path.read_text())
+    for path, text in old.items():
+        (repo / path).write_text(text)
+        manifest["files"][path] = hashlib.sha256(text.encode()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    args = ["new", "cluster", "c-001", "--repo", str(repo), "--flavor", "argocd", "--addons", ADDONS, "--no-input", "--no-commit"]
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "2 deleted" in capsys.readouterr().out
+    assert not [path for path in old if (repo / path).exists()]
+    assert (repo / folder / "token.sops.yaml").read_bytes() == (fleet / folder / "token.sops.yaml").read_bytes()
