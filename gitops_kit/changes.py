@@ -113,6 +113,8 @@ def _under(path: str, directory: str) -> bool:
 
 def select(changes: Iterable[Change], index: RepoIndex) -> Selection:
     """Changed paths → affected top-level overlays and the plain files to validate (pure)."""
+    from .flux_vars import closest
+
     changes = list(changes)
     selection = Selection(total=index.total, changed=len(changes))
     for change in changes:
@@ -154,7 +156,7 @@ def select(changes: Iterable[Change], index: RepoIndex) -> Selection:
     overlays.update(p for p in flux_paths if p in index.reads)
     for ref in index.flux:
         for source in ref.substitute_from:
-            used = _nearest(index.sources.get(source, ()), ref.file)
+            used = closest(index.sources.get(source, ()), ref.file)
             if (changed_paths.intersection(used) or source in gone_sources) and ref.path in index.reads:
                 overlays.add(ref.path)
     # an overlay deployed by a Flux Kustomization renders with its postBuild variables: validate the
@@ -163,17 +165,10 @@ def select(changes: Iterable[Change], index: RepoIndex) -> Selection:
         if ref.path in overlays:
             files.add(ref.file)
             for source in ref.substitute_from:
-                files.update(_nearest(index.sources.get(source, ()), ref.file))
+                files.update(closest(index.sources.get(source, ()), ref.file))
     selection.overlays = sorted(overlays)
     selection.files = sorted(f for f in files if not any(_under(f, root) for root in overlays))
     return selection
-
-
-def _nearest(candidates: Iterable[str], file: str) -> list[str]:
-    """The sources beside the Flux Kustomization (each cluster has its own `cluster-vars`), else all."""
-    candidates = list(candidates)
-    beside = [c for c in candidates if _dir(c) == _dir(file)]
-    return beside or candidates
 
 
 # -- edges: reading the tree and asking git ------------------------------------------------------

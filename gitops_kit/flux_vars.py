@@ -200,20 +200,31 @@ def find(documents: Iterable[Document]) -> tuple[list[FluxKustomization], dict[t
 
 
 def _nearest(found: Any, file: str) -> dict[str, Value] | None:
-    """One source's variables: itself, or of its candidates the one sharing the longest folder prefix
-    with `file` (the first on ties)."""
+    """One source's variables: itself, or of its candidates the first of those `closest` to `file`."""
     if found is None or isinstance(found, dict):
         return found
     if not found:
         return None
+    first = closest([path for path, _variables in found], file)[0]
+    return next(variables for path, variables in found if path == first)
+
+
+def closest(paths: Iterable[str], file: str) -> list[str]:
+    """Of `paths` (files holding a substitution source of one name: each cluster has its own
+    `cluster-vars`), those sharing the longest folder prefix with `file`, in their order. Rendering
+    uses the first; pull-request mode (changes.py) re-validates an overlay when any of them changes."""
+    paths = list(paths)
     folders = file.split("/")[:-1]
 
-    def shared(candidate: tuple[str, dict[str, Value]]) -> int:
+    def shared(path: str) -> int:
         count = 0
-        for mine, theirs in zip(folders, candidate[0].split("/")[:-1]):
+        for mine, theirs in zip(folders, path.split("/")[:-1]):
             if mine != theirs:
                 break
             count += 1
         return count
 
-    return max(found, key=shared)[1]  # max keeps the first of equals
+    if not paths:
+        return []
+    longest = max(shared(path) for path in paths)
+    return [path for path in paths if shared(path) == longest]

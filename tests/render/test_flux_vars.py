@@ -155,3 +155,13 @@ def test_each_cluster_reads_its_own_cluster_vars():
     ]
     kustomizations, sources = flux_vars.find(docs)
     assert [flux_vars.resolve(k, sources).variables["CLUSTER_ID"] for k in kustomizations] == ["1", "2"]
+
+
+def test_closest_sources_share_the_longest_folder_prefix_in_order():
+    from gitops_kit.flux_vars import closest
+
+    sources = ["clusters/a/vars.yaml", "clusters/b/vars.yaml", "shared/vars.yaml", "clusters/b/more/vars.yaml"]
+    assert closest(sources, "clusters/b/flux.yaml") == ["clusters/b/vars.yaml"]
+    assert closest(sources, "clusters/c/flux.yaml") == ["clusters/a/vars.yaml", "clusters/b/vars.yaml", "clusters/b/more/vars.yaml"]
+    assert closest(sources, "other/flux.yaml") == sources
+    assert closest([], "x.yaml") == []
