@@ -161,7 +161,9 @@ def test_closest_sources_share_the_longest_folder_prefix_in_order():
     from gitops_kit.flux_vars import closest
 
     sources = ["clusters/a/vars.yaml", "clusters/b/vars.yaml", "shared/vars.yaml", "clusters/b/more/vars.yaml"]
-    assert closest(sources, "clusters/b/flux.yaml") == ["clusters/b/vars.yaml"]
+    # a deeper folder shares the same prefix as the file's own folder: both are closest, the first wins
+    assert closest(sources, "clusters/b/flux.yaml") == ["clusters/b/vars.yaml", "clusters/b/more/vars.yaml"]
+    assert closest(sources, "clusters/a/flux.yaml") == ["clusters/a/vars.yaml"]
     assert closest(sources, "clusters/c/flux.yaml") == ["clusters/a/vars.yaml", "clusters/b/vars.yaml", "clusters/b/more/vars.yaml"]
     assert closest(sources, "other/flux.yaml") == sources
     assert closest([], "x.yaml") == []
