@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import os
 from functools import lru_cache
-from pathlib import Path
 
 from .errors import UserError
 from .loader import Limits
@@ -18,6 +17,8 @@ from .model import Severity, _Frozen
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from os import PathLike
+
     from typing import Any, Mapping
 
 CONFIG_NAME = ".gitops-kit.yaml"
@@ -58,14 +59,18 @@ class RuleSettings(_Frozen):
 
 
 class Config(_Frozen):
-    """The validated settings of one repository (`root`), read from `source` when there is one."""
+    """The validated settings of one repository, read from `source` when there is one.
+
+    `root` and `source` are path strings (any path-like given is converted): validating one file
+    should not cost the import of pathlib, which pulls in urllib.parse and ipaddress.
+    """
 
     __slots__ = _fields = ("root", "source", "exclude", "rules", "targets", "fail_on", "baseline", "limits", "sections")
 
     def __init__(
         self,
-        root: Path | None = None,
-        source: Path | None = None,
+        root: str | PathLike[str] | None = None,
+        source: str | PathLike[str] | None = None,
         exclude: tuple[str, ...] = DEFAULT_EXCLUDES,
         rules: Mapping[str, RuleSettings] | None = None,
         targets: Mapping[str, str] | None = None,
@@ -75,8 +80,8 @@ class Config(_Frozen):
         sections: Mapping[str, Any] | None = None,
     ) -> None:
         setter = object.__setattr__
-        setter(self, "root", root if root is not None else Path.cwd())
-        setter(self, "source", source)
+        setter(self, "root", os.fspath(root) if root is not None else os.getcwd())
+        setter(self, "source", os.fspath(source) if source is not None else None)
         setter(self, "exclude", exclude)
         setter(self, "rules", rules if rules is not None else {})
         setter(self, "targets", targets if targets is not None else {})
@@ -145,32 +150,39 @@ def _exclude_matcher(patterns: tuple[str, ...]):
     return re.compile("|".join(f"(?:{fnmatch.translate(alternative)})" for alternative in alternatives)).match
 
 
-def find_root(start: Path) -> Path:
-    """The repository root: nearest ancestor holding `.gitops-kit.yaml` or `.git`, else `start`."""
-    start = start.resolve()
-    here = start if start.is_dir() else start.parent
-    for candidate in (here, *here.parents):
-        if any((candidate / name).exists() for name in CONFIG_NAMES) or (candidate / ".git").exists():
+def find_root(start: str | PathLike[str]) -> str:
+    """The repository root: nearest ancestor holding `.gitops-kit.yaml` or `.git`, else `start`'s folder."""
+    start = os.path.realpath(start)
+    here = start if os.path.isdir(start) else os.path.dirname(start)
+    candidate = here
+    while True:
+        if any(os.path.exists(os.path.join(candidate, name)) for name in (*CONFIG_NAMES, ".git")):
             return candidate
-    return here
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return here
+        candidate = parent
 
 
-def load_config(root: Path, path: Path | None = None) -> Config:
+def load_config(root: str | PathLike[str], path: str | PathLike[str] | None = None) -> Config:
     """Read the configuration of the repository at `root` (or from an explicit `path`)."""
+    root = os.fspath(root)
     if path is None:
         for name in CONFIG_NAMES:
-            if (root / name).is_file():
-                path = root / name
+            if os.path.isfile(os.path.join(root, name)):
+                path = os.path.join(root, name)
                 break
     if path is None:
         return Config(root=root)
-    if not path.is_file():
+    path = os.fspath(path)
+    if not os.path.isfile(path):
         raise ConfigError(f"{path}: configuration file not found")
     from ._native import yaml_rs
 
     yaml = yaml_rs()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig") as handle:
+            text = handle.read()
         if "\x00" in text:  # yaml_rs stops at a NUL and would silently ignore the rest
             raise ConfigError(f"{path}: binary content (NUL bytes): not a YAML configuration file")
         data = yaml._loads(text, parse_datetime=False)
@@ -182,11 +194,11 @@ def load_config(root: Path, path: Path | None = None) -> Config:
     return parse_config(data, root=root, source=path)
 
 
-def _where(source: Path | None, key: str) -> str:
+def _where(source: str | PathLike[str] | None, key: str) -> str:
     return f"{source or CONFIG_NAME}: {key}"
 
 
-def parse_config(data: Any, root: Path, source: Path | None = None) -> Config:
+def parse_config(data: Any, root: str | PathLike[str], source: str | PathLike[str] | None = None) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -241,7 +253,7 @@ def parse_config(data: Any, root: Path, source: Path | None = None) -> Config:
     )
 
 
-def _version_text(value: Any, source: Path | None, key: str) -> str:
+def _version_text(value: Any, source: str | PathLike[str] | None, key: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ConfigError(f"{_where(source, key)}: must be a version such as '1.33'")
     text = str(value).lstrip("v")
@@ -250,7 +262,7 @@ def _version_text(value: Any, source: Path | None, key: str) -> str:
     return text
 
 
-def _parse_rules(raw: Any, source: Path | None) -> dict[str, RuleSettings]:
+def _parse_rules(raw: Any, source: str | PathLike[str] | None) -> dict[str, RuleSettings]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{_where(source, 'rules')}: must map rule ids to settings")
     from .rulebase import rule_entries
@@ -286,7 +298,7 @@ def _parse_rules(raw: Any, source: Path | None) -> dict[str, RuleSettings]:
     return parsed
 
 
-def _parse_limits(raw: Any, source: Path | None) -> Limits:
+def _parse_limits(raw: Any, source: str | PathLike[str] | None) -> Limits:
     if not isinstance(raw, dict):
         raise ConfigError(f"{_where(source, 'limits')}: must be a mapping")
     names = {"max-file-bytes": "max_file_bytes", "max-depth": "max_depth"}
@@ -300,8 +312,7 @@ def _parse_limits(raw: Any, source: Path | None) -> Limits:
     return Limits(**values)
 
 
-def relative_posix(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return Path(os.path.relpath(path, root)).as_posix()
+def relative_posix(path: str | PathLike[str], root: str | PathLike[str]) -> str:
+    """`path` relative to `root`, with forward slashes (`..` when it is outside)."""
+    relative = os.path.relpath(path, root)
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative

@@ -7,11 +7,15 @@ chart templates (Go templates are not YAML until `helm template` has run).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .config import Config, relative_posix
 from .errors import UserError
 from .model import _Frozen, _Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from os import PathLike
+    from typing import Sequence
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -71,16 +75,13 @@ class Discovery(_Record):
         self.skipped = skipped if skipped is not None else []
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-        return True
-    except ValueError:
-        return False
+def _inside(path: str, root: str) -> bool:
+    """Whether `path` is `root` or under it (both resolved)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _walk(
-    top: str, rel_top: str, root: Path, config: Config, result: Discovery, found: dict[str, SourcePath], roots: set[str]
+    top: str, rel_top: str, root: str, config: Config, result: Discovery, found: dict[str, SourcePath], roots: set[str]
 ) -> None:
     """`os.walk(top)` top-down in sorted order, with `os.scandir` entries so that telling files,
     directories and symlinks apart costs no system call per file (a repository has thousands)."""
@@ -107,7 +108,7 @@ def _walk(
             if sub == ".git" or config.is_excluded(rel):
                 continue
             if entry.is_symlink():
-                if _inside(Path(entry.path).resolve(), root):
+                if _inside(os.path.realpath(entry.path), root):
                     result.skipped.append(f"{rel}: symlinked directory, not followed (its target is walked itself)")
                 else:
                     result.skipped.append(f"{rel}: symlink to outside the repository, not followed")
@@ -125,7 +126,7 @@ def _walk(
             rel = f"{rel_dir}/{name}" if rel_dir else name
             if config.is_excluded(rel):
                 continue
-            if entry.is_symlink() and not _inside(Path(entry.path).resolve(), root):
+            if entry.is_symlink() and not _inside(os.path.realpath(entry.path), root):
                 result.skipped.append(f"{rel}: symlink to outside the repository, not followed")
                 continue
             found.setdefault(rel, SourcePath(entry.path, rel))
@@ -136,25 +137,24 @@ def _name(entry: os.DirEntry) -> str:
     return entry.name
 
 
-def discover(paths: list[Path], config: Config) -> Discovery:
+def discover(paths: Sequence[str | PathLike[str]], config: Config) -> Discovery:
     """Walk `paths` (files or directories) in sorted order; missing paths raise `PathError`."""
-    root = config.root.resolve()
+    root = os.path.realpath(config.root)
     found: dict[str, SourcePath] = {}
     roots: set[str] = set()
     result = Discovery()
-    for given in paths:
-        if not given.exists() and not given.is_symlink():
+    for given in map(os.fspath, paths):
+        if not os.path.lexists(given):
             raise PathError(f"{given}: no such file or directory")
-        absolute = given.absolute()
-        if given.is_file():
-            resolved = absolute.resolve()
-            if given.is_symlink() and not _inside(resolved, root):
+        absolute = os.path.abspath(given)
+        if os.path.isfile(given):
+            if os.path.islink(given) and not _inside(os.path.realpath(absolute), root):
                 result.skipped.append(f"{given}: symlink to outside the repository, not followed")
                 continue
             relative = relative_posix(absolute, root)
-            found.setdefault(relative, SourcePath(str(absolute), relative))
+            found.setdefault(relative, SourcePath(absolute, relative))
             continue
-        _walk(str(absolute), relative_posix(absolute, root), root, config, result, found, roots)
+        _walk(absolute, relative_posix(absolute, root), root, config, result, found, roots)
     result.files = [found[key] for key in sorted(found)]
     result.kustomization_roots = sorted(roots)
     return result

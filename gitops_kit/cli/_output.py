@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 
 def use_color(choice: str, stream=None) -> bool:
@@ -21,6 +20,8 @@ def use_color(choice: str, stream=None) -> bool:
 
 def emit(text: str, output: str | None) -> None:
     if output:
+        from pathlib import Path
+
         from ..fileio import atomic_write_text
 
         atomic_write_text(Path(output), text)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.paths]
     start = paths[0] if paths and paths[0].exists() else Path.cwd()
-    root = find_root(start)
+    root = Path(find_root(start))
     config = load_config(root)
     with progress("diff", quiet=args.quiet) as bar:
         overlays, notes, failed = compare(root, config, args.base, paths, bar)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
 
 def _formats() -> list[str]:
@@ -84,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.format is None:  # inside GitHub Actions, findings become workflow annotations without extra flags
         args.format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    paths = [Path(p) for p in (args.paths or ["."])]
+    paths: list = list(args.paths or ["."])
     first = paths[0]
-    root = find_root(Path(args.config).parent if args.config else (first if first.exists() else Path.cwd()))
-    config = load_config(root, Path(args.config) if args.config else None)
+    start = os.path.dirname(os.path.abspath(args.config)) if args.config else (first if os.path.exists(first) else os.getcwd())
+    root = find_root(start)
+    config = load_config(root, args.config)
     overrides = {}
     targets = dict(config.targets)
     for item in args.target:
@@ -135,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         from ..baseline import write_baseline
 
         report = validate(paths, config, rules=args.rule, baseline="")
+        from pathlib import Path
+
         count = write_baseline(report, Path(args.write_baseline))
         print(f"gitops-kit: wrote {count} finding(s) to baseline {args.write_baseline}", file=sys.stderr)
         return 0
@@ -190,13 +193,16 @@ def _report_failure(args: argparse.Namespace, config, message: str) -> None:
     emit(get(args.format).render(failed, RenderOptions(tool_version=__version__)), args.output)
 
 
-def _changed_paths(ref: str, root: Path, config, scopes: list[Path]) -> tuple[list[Path], str]:
+def _changed_paths(ref: str, root: str, config, scopes: list[str]) -> tuple[list[Path], str]:
     """Pull-request mode: the overlay directories and files the changes since `ref` affect."""
+    from pathlib import Path
+
     from ..changes import build_index, git_changes, restrict, select
     from ..config import relative_posix
 
-    changes = git_changes(root, ref)
+    repo = Path(root)
+    changes = git_changes(repo, ref)
     if scopes:
-        changes = restrict(changes, [relative_posix(p.resolve(), root.resolve()) for p in scopes])
-    selection = select(changes, build_index(root, config))
-    return [root / p if p != "." else root for p in selection.paths()], selection.summary(ref)
+        changes = restrict(changes, [relative_posix(Path(p).resolve(), repo.resolve()) for p in scopes])
+    selection = select(changes, build_index(repo, config))
+    return [repo / p if p != "." else repo for p in selection.paths()], selection.summary(ref)

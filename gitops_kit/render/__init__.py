@@ -212,7 +212,7 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
     if not discovery.kustomization_roots:
         return result
     settings = parse_settings(config)
-    repo = config.root.resolve()
+    repo = Path(config.root).resolve()
     kustomizations, sources = flux_vars.find(_flux_inputs(discovery.files, config))
     flux_paths = {k.path for k in kustomizations}
     graph = build_graph(repo, discovery.kustomization_roots, flux_paths)

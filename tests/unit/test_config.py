@@ -103,6 +103,7 @@ def test_explicit_missing_config_file(tmp_path):
 def test_find_root_prefers_config_then_git(tmp_path):
     (tmp_path / ".git").mkdir()
     (tmp_path / "a" / "b").mkdir(parents=True)
-    assert find_root(tmp_path / "a" / "b") == tmp_path.resolve()
+    assert find_root(tmp_path / "a" / "b") == str(tmp_path.resolve())
     (tmp_path / "a" / ".gitops-kit.yml").write_text("version: 1\n")
-    assert find_root(tmp_path / "a" / "b") == (tmp_path / "a").resolve()
+    assert find_root(tmp_path / "a" / "b") == str((tmp_path / "a").resolve())
+    assert find_root(str(tmp_path / "a" / "b" / "file.yaml")) == str((tmp_path / "a").resolve())  # a file: its folder up
