@@ -151,7 +151,7 @@ def split_api_version(api_version: str) -> tuple[str, str]:
 
 
 # -- the bundle ------------------------------------------------------------------------------------
-def _read_gz(path: Path) -> Any:
+def _read_gz(path: str | Path) -> Any:
     import gzip
     import json
 
@@ -161,9 +161,9 @@ def _read_gz(path: Path) -> Any:
 
 def schema_cache_dir() -> str:
     """Where resolved schemas are cached (next to the render cache; see `resources.user_cache_dir`)."""
-    from .resources import user_cache_dir
+    from .resources import user_cache_location
 
-    return str(user_cache_dir("schemas"))
+    return user_cache_location("schemas")
 
 
 @lru_cache(maxsize=None)
@@ -172,12 +172,12 @@ def _bundle_stamp(version: str) -> str:
     import sys
 
     from . import __version__
-    from .resources import schemas_path
+    from .resources import schemas_location
 
     parts = [__version__, f"py{sys.version_info[0]}{sys.version_info[1]}", version]
     for name in ("definitions.json.gz", f"v{version}.json.gz"):
         try:
-            stat = os.stat(schemas_path("kubernetes", name))
+            stat = os.stat(schemas_location("kubernetes", name))
             parts.append(f"{stat.st_size:x}-{stat.st_mtime_ns:x}")
         except OSError:
             parts.append("missing")
@@ -231,24 +231,24 @@ def cached_bundle_schema(version: str, api_version: str, kind: str) -> dict[str,
 
 @lru_cache(maxsize=1)
 def _definition_store() -> dict[str, Any]:
-    from .resources import schemas_path
+    from .resources import schemas_location
 
-    return _read_gz(schemas_path("kubernetes", "definitions.json.gz"))
+    return _read_gz(schemas_location("kubernetes", "definitions.json.gz"))
 
 
 @lru_cache(maxsize=None)
 def _version_index(version: str) -> dict[str, Any]:
-    from .resources import schemas_path
+    from .resources import schemas_location
 
-    return _read_gz(schemas_path("kubernetes", f"v{version}.json.gz"))
+    return _read_gz(schemas_location("kubernetes", f"v{version}.json.gz"))
 
 
 @lru_cache(maxsize=None)
 def _crd_bundle(group: str) -> dict[str, Any]:
-    from .resources import schemas_path
+    from .resources import schemas_location
 
-    path = schemas_path("crds", f"{group}.json.gz")
-    return _read_gz(path) if path.is_file() else {}
+    path = schemas_location("crds", f"{group}.json.gz")
+    return _read_gz(path) if os.path.isfile(path) else {}
 
 
 def builtin_schema(version: str, api_version: str, kind: str) -> dict[str, Any] | None:
