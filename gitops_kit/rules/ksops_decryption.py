@@ -15,6 +15,7 @@ from ..secrets.static import sops_block
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 ARGO_KINDS = ("Application", "ApplicationSet")
+_SCAN_BYTES = 1 << 20  # an Application file is small; a larger file is read no further than this
 
 
 class Kustomization(NamedTuple):
@@ -44,6 +45,7 @@ class FluxDecrypts(NamedTuple):
 
 
 class ArgoApp(NamedTuple):
+    file: str
     plugin_paths: tuple[str, ...]  # folders its sources read through a Config Management Plugin ("" = root)
 
 
@@ -69,7 +71,7 @@ def collect(doc: Document, ctx: Context) -> Any:
     if sops_block(data) is not None:
         return Encrypted(file, doc.ref, doc.object_id, bool(data.get("kind") and data.get("apiVersion")))
     if doc.kind in ARGO_KINDS and doc.group == "argoproj.io":
-        return ArgoApp(tuple(_plugin_paths(data)))
+        return ArgoApp(file, tuple(_plugin_paths(data)))
     if doc.kind == "Kustomization" and doc.group == FLUX_GROUP:
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
@@ -191,10 +193,17 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
 
     if not argo:
         return
-    plugin_folders = {path for r in records if isinstance(r, ArgoApp) for path in r.plugin_paths}
-    for file, record in sorted(encrypted.items()):
-        if not record.is_object or file in consumed or _flux_decrypts(file, flux_paths):
-            continue
+    apps = [r for r in records if isinstance(r, ArgoApp)]
+    plugin_folders = {path for r in apps for path in r.plugin_paths}
+    unread = [
+        (file, record) for file, record in sorted(encrypted.items())
+        if record.is_object and file not in consumed and not _flux_decrypts(file, flux_paths)
+        and not _plugin_reads(posixpath.dirname(file), plugin_folders, disk)
+    ]
+    if unread:
+        # a partial run (--changed-since, one folder) may not include the Application that reads the folder
+        plugin_folders |= _plugin_folders_on_disk(str(ctx.root), {r.file for r in apps})
+    for file, record in unread:
         if _plugin_reads(posixpath.dirname(file), plugin_folders, disk):
             continue
         yield Violation(
@@ -205,6 +214,32 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
             "(the layout gitops-kit generates), or list it in the `files:` of the KSOPS generator of the "
             "kustomization that should apply it.",
         )
+
+
+def _plugin_folders_on_disk(root: str, seen: set[str]) -> set[str]:
+    """Plugin source folders of the Argo CD objects in the repository's files that the run did not load."""
+    from ..loader import load_file
+
+    found: set[str] = set()
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .git, .github: no Applications
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            file = os.path.relpath(path, root).replace(os.sep, "/")
+            if not name.endswith((".yaml", ".yml")) or file in seen:
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    text = handle.read(_SCAN_BYTES)
+            except OSError:
+                continue
+            if b"argoproj.io" not in text or b"plugin" not in text:
+                continue  # the cheap test first: most files are not Argo CD objects with a plugin source
+            docs, _problems = load_file(path, file)
+            for doc in docs:
+                if doc.kind in ARGO_KINDS and doc.group == "argoproj.io" and isinstance(doc.data, dict):
+                    found.update(_plugin_paths(doc.data))
+    return found
 
 
 def _plugin_reads(folder: str, plugin_folders: set[str], disk: _Disk) -> bool:
@@ -280,6 +315,8 @@ RULE = Rule(
         "file, fails the build; an encrypted Secret that no generator lists, in no folder a plugin source reads, "
         "is never applied. Plugin sources count whatever their `repoURL` (one repository has several URLs: SSH, "
         "HTTPS, mirrors), with `path` relative to the repository root; only files directly in that folder count. "
+        "When the validated paths leave out the Application that reads a folder (a pull-request run), the rule "
+        "looks for it in the repository's other YAML files. "
         "The repository counts as Argo CD when `.gitops-kit.yaml` says `fleet: {flavor: argocd}` or it holds "
         "Argo CD Applications; generator checks apply everywhere."
     ),

@@ -217,3 +217,25 @@ def test_a_fleet_generated_with_ksops_is_converted_by_the_next_run(fleet, tmp_pa
     assert "2 deleted" in capsys.readouterr().out
     assert not [path for path in old if (repo / path).exists()]
     assert (repo / folder / "token.sops.yaml").read_bytes() == (fleet / folder / "token.sops.yaml").read_bytes()
+
+
+def test_a_pull_request_run_finds_the_application_that_reads_a_changed_secret(fleet, tmp_path, capsys):
+    """--changed-since validates only the changed secret: the Application that reads its folder is found on disk."""
+    repo = tmp_path / "fleet"
+    shutil.copytree(fleet, repo, symlinks=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    token = repo / "clusters/c-002/addons/runners/token.sops.yaml"
+    token.write_text(token.read_text() + "# rotated\n")  # outside the MAC: still a valid sops file
+    subprocess.run([*git, "commit", "-qam", "rotate"], check=True, timeout=60)
+    capsys.readouterr()
+    assert main(["validate", "--changed-since", "HEAD~1", str(repo)]) == 0
+    out = capsys.readouterr().out
+    # the fixture's own token edit is in this commit too: two secrets, no Application among the loaded files
+    assert "2 changed files" in out and "0 of 10 overlays affected" in out and "no findings" in out
+    # moved into a subfolder no plugin source reads: the same partial run reports it
+    (token.parent / "old").mkdir()
+    subprocess.run([*git, "mv", str(token), str(token.parent / "old" / token.name)], check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "move"], check=True, timeout=60)
+    main(["validate", "--changed-since", "HEAD~1", str(repo)])
+    out = capsys.readouterr().out
+    assert "old/token.sops.yaml" in out and "ksops-decryption" in out and "never applies it" in out
