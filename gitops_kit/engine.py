@@ -15,7 +15,7 @@ from .discover import Discovery, SourcePath, discover
 from .errors import UserError
 from .loader import line_ignores, load_file, read_limited
 from .model import DocRef, Document, Finding, Report, Severity, Violation, object_setattr
-from .rulebase import Context, Rule, RuleEntry, load_rule, rule_entries
+from .rulebase import Context, Rule, RuleEntry, load_rule, name_patterns, rule_entries
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,19 +25,25 @@ if TYPE_CHECKING:
 
 
 class RuleSet:
-    """The enabled rules, dispatched by kind; a rule's module is imported the first time a document
-    it applies to shows up (a run over Deployments never imports the GPU or Flux rules).
+    """The enabled rules, dispatched by what each rule's selector asks for (rulebase.Selector); a rule's
+    module is imported the first time a document it applies to shows up (a run over Deployments never
+    imports the GPU or Flux rules).
 
-    `rules` maps rule ids to `Rule`s or to index entries (`RuleEntry`): both carry the dispatch
-    metadata (scope, kinds, any_document).
+    `rules` maps rule ids to `Rule`s or to index entries (`RuleEntry`): both carry the selector.
     """
 
     def __init__(self, rules: Mapping[str, Rule | RuleEntry]) -> None:
         self.entries = dict(rules)
         self._rules: dict[str, Rule] = {rule_id: r for rule_id, r in self.entries.items() if isinstance(r, Rule)}
-        # (kind, is_object) → rules, filled on first use: one dict lookup per document on the hot path
-        self._checks: dict[tuple[str, bool], tuple[Rule, ...]] = {}
-        self._collectors: dict[tuple[str, bool], tuple[Rule, ...]] = {}
+        # (kind, is_object, markers, names) → (document rules, aggregate rules), filled on first use:
+        # one dict lookup per document on the hot path
+        self._dispatch: dict[tuple, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {}
+        #: every marker key and file name pattern some enabled rule selects by
+        self.marker_keys = tuple(sorted({key for entry in self.entries.values() for key in entry.marker_keys}))
+        patterns = {pattern for entry in self.entries.values() for pattern in entry.file_names}
+        self.file_names = tuple(sorted(patterns))
+        self._exact_names = frozenset(p for p in patterns if not p.startswith("*"))
+        self._suffixes = tuple(p[1:] for p in patterns if p.startswith("*"))
 
     @classmethod
     def build(cls, config: Config, only: Iterable[str] | None = None) -> "RuleSet":
@@ -60,38 +66,35 @@ class RuleSet:
             rule = self._rules[rule_id] = load_rule(rule_id)
         return rule
 
-    def _select(self, kind: str, is_object: bool, aggregate: bool) -> tuple[Rule, ...]:
-        chosen = []
-        for rule_id, entry in self.entries.items():
-            if (entry.scope in ("scope", "repository")) != aggregate or entry.scope == "load":
-                continue
-            if aggregate:
-                applies = (is_object or entry.any_document) and (entry.kinds is None or kind in entry.kinds)
-            elif is_object:
-                applies = entry.any_document or entry.kinds is None or kind in entry.kinds
-            else:
-                applies = entry.any_document
-            if applies:
-                chosen.append(rule_id)
+    def names_of(self, file: str) -> tuple[str, ...]:
+        """The file name patterns of the enabled rules that `file` (a relative path) matches."""
+        name = file.rpartition("/")[2]
+        if name in self._exact_names or (self._suffixes and name.endswith(self._suffixes)):
+            return name_patterns(name, self.file_names)
+        return ()
+
+    def _select(self, kind: str, is_object: bool, markers: tuple[str, ...], names: tuple[str, ...], aggregate: bool) -> tuple[Rule, ...]:
+        chosen = [
+            rule_id
+            for rule_id, entry in self.entries.items()
+            if entry.scope != "load"
+            and (entry.scope != "document") == aggregate
+            and entry.selects(kind, is_object, markers, names)
+        ]
         if not aggregate:  # documents rules run in a stable order: any-document, any-kind, by kind
             chosen.sort(key=lambda rule_id: (not self.entries[rule_id].any_document, self.entries[rule_id].kinds is not None))
         return tuple(self.get(rule_id) for rule_id in chosen)  # type: ignore[misc]
 
-    def checks_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
-        """Document rules for an object of `kind` (or a non-object), in a stable order."""
-        key = (kind, is_object)
-        rules = self._checks.get(key)
-        if rules is None:
-            rules = self._checks[key] = self._select(kind, is_object, aggregate=False)
-        return rules
-
-    def collectors_for(self, kind: str, is_object: bool) -> tuple[Rule, ...]:
-        """Aggregate rules that collect a record from such a document, in a stable order."""
-        key = (kind, is_object)
-        rules = self._collectors.get(key)
-        if rules is None:
-            rules = self._collectors[key] = self._select(kind, is_object, aggregate=True)
-        return rules
+    def rules_for(self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+        """(document rules, aggregate rules) for such a document, each in a stable order."""
+        key = (kind, is_object, markers, names)
+        found = self._dispatch.get(key)
+        if found is None:
+            found = self._dispatch[key] = (
+                self._select(kind, is_object, markers, names, aggregate=False),
+                self._select(kind, is_object, markers, names, aggregate=True),
+            )
+        return found
 
 
 class Engine:
@@ -118,25 +121,34 @@ class Engine:
     def check_documents(self, docs: Sequence[Document], manifest: bool = True) -> None:
         """Run document rules and collect aggregate records for the documents of one file or render.
 
-        Every document reaches `any_document` rules (they decide what they care about, e.g. SOPS files);
-        only objects in manifest files reach kind-dispatched rules. A file whose documents are all
-        non-objects (a values file, a config) is not a manifest.
+        Each document reaches the rules whose selector (rulebase.Selector) picks it: objects in manifest
+        files by kind, other documents when a rule asks for plain documents, marker keys or file names.
+        A file whose documents are all non-objects (a values file, a config) is not a manifest.
         """
         objects = [isinstance(doc.data, dict) and ("kind" in doc.data or "apiVersion" in doc.data) for doc in docs]
         has_objects = manifest and any(objects)
         context = self.context
-        checks_for = self.ruleset.checks_for
-        collectors_for = self.ruleset.collectors_for
+        ruleset = self.ruleset
+        rules_for = ruleset.rules_for
         violations = self.violations
         if has_objects:
             self.documents += len(docs)
+        markers: tuple[str, ...] = ()
+        if ruleset.marker_keys:  # the marker keys present in any document of this file or render
+            markers = tuple(key for key in ruleset.marker_keys if any(isinstance(doc.data, dict) and key in doc.data for doc in docs))
+        names_of = ruleset.names_of if ruleset.file_names else None
+        last_file, names = None, ()
         for doc, is_object in zip(docs, objects):
             is_object = has_objects and is_object
             if doc.manifest is not has_objects:
                 object_setattr(doc, "manifest", has_objects)  # plain slot write: Document.__setattr__ is for `data`
-            kind = doc.kind
+            if names_of is not None:
+                file = doc.ref.file
+                if file is not last_file:
+                    last_file, names = file, names_of(file)
+            checks, collectors = rules_for(doc.kind, is_object, markers, names)
             # The hot loop: one call per (rule, document), no wrapper; a crash is isolated per rule.
-            for rule in checks_for(kind, is_object):
+            for rule in checks:
                 try:
                     for violation in rule.check(doc, context):  # type: ignore[misc]
                         if violation.doc is None and violation.ref is None:
@@ -148,7 +160,7 @@ class Engine:
                     raise  # configuration or tool problems are the user's to fix (exit 2), not rule bugs
                 except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
                     violations.append((rule, _crash(rule, err, doc)))
-            for rule in collectors_for(kind, is_object):
+            for rule in collectors:
                 try:
                     record = rule.collect(doc, context)  # type: ignore[misc]
                 except RecursionError:

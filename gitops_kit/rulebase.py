@@ -13,7 +13,7 @@ repositories. Rules are pure: no I/O, no configuration of severity or suppressio
 
 The registry is the set of modules in `gitops_kit/rules/`: nothing to edit when a rule is added.
 So that a run imports only the rules its documents need (start-up time is a benchmark bar),
-`rules/_index.py` records each module's dispatch metadata (id, scope, kinds); it is generated
+`rules/_index.py` records each module's dispatch metadata (id, scope, selector); it is generated
 (`python -m gitops_kit.rulebase --write-index`) and a test fails when it is stale. A module the
 index does not know yet is imported and used all the same.
 """
@@ -69,39 +69,116 @@ class Context:
         return value if isinstance(value, dict) else _EMPTY
 
 
-class RuleEntry:
-    """What the engine needs to dispatch a rule without importing its module."""
+class Selector:
+    """Which documents reach a rule, declared so that the engine can decide without importing the rule.
 
-    __slots__ = ("id", "module", "scope", "kinds", "any_document", "default_enabled")
+    A document reaches the rule when any of these holds:
+
+    * `any_document`: always;
+    * it is a Kubernetes object (in a manifest file, or rendered) and `kinds` is None or holds its kind;
+    * `plain_documents` and it is not an object (values files, `.sops.yaml`, kustomization files, any
+      document of a non-manifest file);
+    * one of `marker_keys` is a top-level key of a document loaded (one file) or rendered (one overlay)
+      together with it: `("sops",)` reaches encrypted documents and the plain documents of their files;
+    * its file name (the last path component) is in `file_names`; `*suffix` matches the end of the name.
+
+    The rule still makes its own exact test: a selector only has to include every document the rule
+    can report on or record (the rule fixtures prove it), and the fewer others the better.
+    """
+
+    __slots__ = ("kinds", "any_document", "plain_documents", "marker_keys", "file_names")
 
     def __init__(
-        self, id: str, module: str, scope: str, kinds: frozenset[str] | None, any_document: bool, default_enabled: bool  # noqa: A002
+        self,
+        kinds: Iterable[str] | None = None,
+        any_document: bool = False,
+        plain_documents: bool = False,
+        marker_keys: Iterable[str] = (),
+        file_names: Iterable[str] = (),
     ) -> None:
+        self.kinds = frozenset(kinds) if kinds is not None else None
+        self.any_document = any_document
+        self.plain_documents = plain_documents
+        self.marker_keys = tuple(sorted(marker_keys))
+        self.file_names = tuple(sorted(file_names))
+
+    def selects(self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> bool:
+        """`markers`: the marker keys present in the document's file or render; `names`: the
+        `file_names` patterns its file name matches (`name_patterns` computes them)."""
+        if self.any_document:
+            return True
+        if is_object:
+            if self.kinds is None or kind in self.kinds:
+                return True
+        elif self.plain_documents:
+            return True
+        if markers and not set(markers).isdisjoint(self.marker_keys):
+            return True
+        return bool(names) and not set(names).isdisjoint(self.file_names)
+
+    def describe(self) -> str:
+        """What reaches the rule, in words (the "Applies to" of the rule docs)."""
+        if self.any_document:
+            return "any YAML document"
+        parts = []
+        if self.kinds is None:
+            parts.append("any object")
+        elif self.kinds:
+            parts.append(", ".join(sorted(self.kinds)))
+        if self.plain_documents:
+            parts.append("documents that are not objects (values files, configs)")
+        if self.marker_keys:
+            parts.append("files with a top-level " + " or ".join(f"`{key}`" for key in self.marker_keys) + " key")
+        if self.file_names:
+            parts.append("files named " + ", ".join(f"`{name}`" for name in self.file_names))
+        return "; ".join(parts) or "no document"
+
+    def index_fields(self) -> tuple:
+        kinds = tuple(sorted(self.kinds)) if self.kinds is not None else None
+        return (kinds, self.any_document, self.plain_documents, self.marker_keys, self.file_names)
+
+
+def name_patterns(name: str, patterns: Iterable[str]) -> tuple[str, ...]:
+    """The `file_names` patterns (exact names, `*suffix`) that the file name `name` matches."""
+    return tuple(p for p in patterns if (name.endswith(p[1:]) if p.startswith("*") else name == p))
+
+
+class RuleEntry(Selector):
+    """What the engine needs to dispatch a rule without importing its module."""
+
+    __slots__ = ("id", "module", "scope", "default_enabled")
+
+    def __init__(self, id: str, module: str, scope: str, selector: Selector, default_enabled: bool) -> None:  # noqa: A002
+        super().__init__(
+            selector.kinds, selector.any_document, selector.plain_documents, selector.marker_keys, selector.file_names
+        )
         self.id = id
         self.module = module
         self.scope = scope
-        self.kinds = kinds
-        self.any_document = any_document
         self.default_enabled = default_enabled
 
     def as_tuple(self) -> tuple:
-        kinds = tuple(sorted(self.kinds)) if self.kinds is not None else None
-        return (self.module, self.scope, kinds, self.any_document, self.default_enabled)
+        return (self.module, self.scope, *self.index_fields(), self.default_enabled)
+
+    @classmethod
+    def from_tuple(cls, rule_id: str, fields: tuple) -> "RuleEntry":
+        module, scope, kinds, any_document, plain_documents, marker_keys, file_names, default_enabled = fields
+        return cls(rule_id, module, scope, Selector(kinds, any_document, plain_documents, marker_keys, file_names), default_enabled)
 
 
-class Rule:
+class Rule(Selector):
     """One rule: its documentation (what, why, how to fix, examples) and its check functions.
 
-    * `kinds`: kinds the rule looks at; None = every document that is a Kubernetes object;
+    * `kinds`, `any_document`, `plain_documents`, `marker_keys`, `file_names`: which documents reach the
+      rule (see `Selector`); by default every Kubernetes object. A rule that sees documents other than
+      objects of its kinds checks `doc.manifest` / `doc.is_object` / the file name itself;
     * `good_example`: an example that passes, shown after the failing one in the docs;
-    * `any_document`: also see documents that are not Kubernetes objects (values files, `.sops.yaml`,
-      configs, non-manifest files); such rules check `doc.manifest` / `doc.is_object` themselves;
     * `default_enabled`: on by default; opt-in rules are enabled in `.gitops-kit.yaml`.
     """
 
     __slots__ = (
-        "id", "severity", "summary", "rationale", "fix", "example", "kinds", "scope", "check", "collect", "finish",
-        "good_example", "any_document", "default_enabled", "references",
+        "id", "severity", "summary", "rationale", "fix", "example", "scope", "check", "collect", "finish",
+        "good_example", "default_enabled", "references",
     )
 
     def __init__(
@@ -121,6 +198,9 @@ class Rule:
         any_document: bool = False,
         default_enabled: bool = True,
         references: tuple[str, ...] = (),
+        plain_documents: bool = False,
+        marker_keys: tuple[str, ...] = (),
+        file_names: tuple[str, ...] = (),
     ) -> None:
         if not _RULE_ID.match(id):
             raise ValueError(f"rule id {id!r} is not kebab-case")
@@ -130,19 +210,18 @@ class Rule:
             raise ValueError(f"document rule {id} needs check()")
         if scope in ("scope", "repository") and (collect is None or finish is None):
             raise ValueError(f"aggregate rule {id} needs collect() and finish()")
+        super().__init__(kinds, any_document, plain_documents, marker_keys, file_names)
         self.id = id
         self.severity = severity
         self.summary = summary
         self.rationale = rationale
         self.fix = fix
         self.example = example
-        self.kinds = frozenset(kinds) if kinds is not None else None
         self.scope = scope
         self.check = check
         self.collect = collect
         self.finish = finish
         self.good_example = good_example
-        self.any_document = any_document
         self.default_enabled = default_enabled
         self.references = tuple(references)
 
@@ -157,7 +236,69 @@ class Rule:
         return RuleInfo(self.id, self.severity, self.summary, self.rationale, self.fix, self.docs_anchor)
 
     def entry(self, module: str) -> RuleEntry:
-        return RuleEntry(self.id, module, self.scope, self.kinds, self.any_document, self.default_enabled)
+        return RuleEntry(self.id, module, self.scope, self, self.default_enabled)
+
+
+class Record(tuple):
+    """A small immutable record an aggregate rule keeps per document, declared like a NamedTuple
+    (annotated fields, trailing defaults) without importing `typing` or generating code at import
+    time (start-up is a benchmark bar). A tuple underneath: value equality and hash, compact in
+    memory, pickled as its values (records cross process boundaries in parallel runs).
+
+        class Missing(Record):
+            __slots__ = ()  # no per-record __dict__
+            key: tuple[str, str]
+            strict: bool = False
+    """
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _defaults: tuple = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from operator import itemgetter
+
+        names = tuple(cls.__dict__.get("__annotations__", ()))
+        defaults = []
+        for index, name in enumerate(names):
+            if name in cls.__dict__:
+                defaults.append(cls.__dict__[name])
+            elif defaults:
+                raise TypeError(f"{cls.__name__}.{name}: a field without a default follows one with a default")
+            setattr(cls, name, property(itemgetter(index)))
+        cls._fields = names
+        cls._defaults = tuple(defaults)
+
+    def __new__(cls, *values: Any, **named: Any) -> "Record":
+        if named or len(values) != len(cls._fields):
+            values = cls._complete(values, named)
+        return tuple.__new__(cls, values)
+
+    @classmethod
+    def _complete(cls, values: tuple, named: dict[str, Any]) -> tuple:
+        fields = cls._fields
+        if len(values) > len(fields):
+            raise TypeError(f"{cls.__name__} takes {len(fields)} fields, got {len(values)}")
+        first_default = len(fields) - len(cls._defaults)
+        complete = list(values)
+        for index in range(len(values), len(fields)):
+            name = fields[index]
+            if name in named:
+                complete.append(named.pop(name))
+            elif index >= first_default:
+                complete.append(cls._defaults[index - first_default])
+            else:
+                raise TypeError(f"{cls.__name__} is missing field {name!r}")
+        if named:
+            raise TypeError(f"{cls.__name__} has no field {sorted(named)[0]!r}")
+        return tuple(complete)
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in zip(self._fields, self))})"
 
 
 # -- the registry ------------------------------------------------------------------------------
@@ -211,8 +352,7 @@ def rule_entries() -> dict[str, RuleEntry]:
         for module_name in _module_names():
             known = by_module.get(module_name)
             if known is not None:
-                rule_id, (_module, scope, kinds, any_document, default_enabled) = known
-                entry = RuleEntry(rule_id, module_name, scope, frozenset(kinds) if kinds is not None else None, any_document, default_enabled)
+                entry = RuleEntry.from_tuple(*known)
             else:  # a rule added since the index was generated: import it now
                 rule = _import(module_name)
                 _loaded[rule.id] = rule
@@ -263,7 +403,8 @@ def index_source() -> str:
         '"""Dispatch metadata of every rule, so a run imports only the rule modules its documents need.',
         "",
         "Generated by `python -m gitops_kit.rulebase --write-index`; do not edit. tests/unit/test_rule_index.py",
-        "fails when it is stale. Fields: module, scope, kinds (None = every object), any_document, default_enabled.",
+        "fails when it is stale. Fields: module, scope, then the selector (rulebase.Selector: kinds (None = every",
+        "object), any_document, plain_documents, marker_keys, file_names), default_enabled.",
         '"""',
         "",
         "INDEX = {",

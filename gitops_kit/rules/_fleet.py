@@ -8,8 +8,6 @@ small records that keep paths (for locating findings) instead of documents.
 
 from __future__ import annotations
 
-import re
-
 from ..model import DocRef, Document
 from ._memo import per_document
 
@@ -24,12 +22,13 @@ if TYPE_CHECKING:
     Path = tuple[PathPart, ...]
 
 CONFIG_FILES = (".gitops-kit.yaml", ".gitops-kit.yml")
+#: objects that can carry Cilium values (`facts`); values files and the fleet config are plain documents
+FACT_KINDS = frozenset({"HelmRelease", "Application"})
 #: the Cilium chart's default cluster-pool CIDRs, identical in every cluster unless overridden
 CHART_DEFAULT_IPV4 = "10.0.0.0/8"
 CHART_DEFAULT_IPV6 = "fd00::/104"
-_CLUSTER_DIR = re.compile(r"(?:^|/)clusters/([^/]+)(?:/|$)")
 #: Argo CD fleet layout: plain Helm values per cluster, `clusters/<cluster>/values/<chart-or-add-on>.yaml`
-_VALUES_FILE = re.compile(r"(?:^|/)clusters/([^/]+)/values/(cilium|mesh)\.ya?ml$")
+_VALUES_FILE = r"(?:^|/)clusters/([^/]+)/values/(cilium|mesh)\.ya?ml$"
 
 
 class ClusterFact:
@@ -110,15 +109,25 @@ def cluster_of(doc: Document, fleet: Any = None) -> str | None:
     its overlay or file path named like a cluster of the fleet (e.g. `infrastructure/controllers/<name>`)."""
     places = (doc.overlay or "", doc.ref.file.rpartition("/")[0])
     for place in places:
-        match = _CLUSTER_DIR.search(place)
-        if match:
-            return match.group(1)
+        found = _cluster_dir(place)
+        if found:
+            return found
     clusters = fleet.get("clusters") if isinstance(fleet, dict) else None
     names = {c.get("name") for c in clusters if isinstance(c, dict)} if isinstance(clusters, list) else set()
     for place in places:
         for segment in reversed(place.split("/")):
             if segment in names:
                 return segment
+    return None
+
+
+def _cluster_dir(place: str) -> str | None:
+    """`<name>` of the first `clusters/<name>` in a path (what `(?:^|/)clusters/([^/]+)` finds), by
+    splitting: every Service and HelmRelease asks, and no regex needs compiling at import."""
+    parts = place.split("/")
+    for index in range(len(parts) - 1):
+        if parts[index] == "clusters" and parts[index + 1]:
+            return parts[index + 1]
     return None
 
 
@@ -142,8 +151,9 @@ def facts(doc: Document, ctx: Context | None = None) -> list[ClusterFact]:
 
         found = next((v for v in embedded_values(doc, ctx) if v.chart == "cilium"), None)
         return [_from_values(doc, found)] if found is not None else []
-    match = _VALUES_FILE.search(doc.ref.file)
-    if match and isinstance(doc.data, dict):
+    import re  # plain documents only (values files): compiled once by re's own cache
+
+    if isinstance(doc.data, dict) and re.search(_VALUES_FILE, doc.ref.file):
         from ._helm import EmbeddedValues, Layer
 
         # a values file of the Argo CD layout is that cluster's Cilium values, with or without its Application
@@ -201,7 +211,7 @@ def _from_values(doc: Document, found: EmbeddedValues) -> ClusterFact:
     # the fact is "where the cluster is named": the values file setting cluster.name, else the document
     name_at = at("cluster", "name")
     ref = name_at["ref"]
-    match = _CLUSTER_DIR.search(ref.file.rpartition("/")[0]) or _CLUSTER_DIR.search(doc.ref.file.rpartition("/")[0])
+    layout_dir = _cluster_dir(ref.file.rpartition("/")[0]) or _cluster_dir(doc.ref.file.rpartition("/")[0])
     peers = _peers(values)
     mode, mode_keys = _routing_mode(values)
     return ClusterFact(
@@ -213,7 +223,7 @@ def _from_values(doc: Document, found: EmbeddedValues) -> ClusterFact:
         name_at=name_at,
         id_at=at("cluster", "id"),
         origin="cilium values",
-        layout_dir=match.group(1) if match else None,
+        layout_dir=layout_dir,
         max_connected=_get(values, "clustermesh", "maxConnectedClusters"),
         overlay=doc.overlay if ref == doc.ref else None,
         peers=peers,

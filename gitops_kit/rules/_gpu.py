@@ -3,15 +3,15 @@ and finding the mig-parted / device-plugin configs embedded in ConfigMaps."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
 
-from ..resources import data_path
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 MODEL_ANNOTATION = "gitops-kit.io/gpu-model"
 #: `[<c>c.]<g>g.<mem>gb[+attr…]`: the compute-instance prefix does not change the GPU-instance geometry
-_COMPUTE_PREFIX = re.compile(r"^\d+c\.(?=\d+g\.)")
+_COMPUTE_PREFIX = r"^\d+c\.(?=\d+g\.)"
 
 
 class Profile:
@@ -45,6 +45,8 @@ def models() -> dict[str, GpuModel]:
     """Model name (and alias), upper-cased → geometry."""
     import yaml_rs
 
+    from ..resources import data_path
+
     raw = yaml_rs.loads(data_path("mig-geometry.yaml").read_text(encoding="utf-8"))
     found: dict[str, GpuModel] = {}
     for name, spec in raw["models"].items():
@@ -73,7 +75,9 @@ def model_of_device_filter(device_filter: Any) -> GpuModel | None:
 
 
 def geometry_name(profile: str) -> str:
-    return _COMPUTE_PREFIX.sub("", profile.strip())
+    import re  # compiled once, on first use, by re's own cache
+
+    return re.sub(_COMPUTE_PREFIX, "", profile.strip())
 
 
 def fit_problem(model: GpuModel, devices: Mapping[str, int]) -> str | None:

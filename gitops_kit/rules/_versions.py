@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Mapping
 
-from ..rulebase import Context
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping
+
+    from ..rulebase import Context
 
 Version = tuple[int, int]
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)")
+_VERSION = r"^v?(\d+)\.(\d+)"  # compiled on first use (re's cache)
 
 
 def parse_version(text: object) -> Version | None:
     """`1.33`, `v1.33.2`, `2.9.0` → (major, minor); None when it is not a version."""
-    match = _VERSION.match(str(text).strip()) if text is not None else None
+    match = re.match(_VERSION, str(text).strip()) if text is not None else None
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._workloads import WORKLOAD_KINDS, Container, containers, pod_template, volumes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator, Mapping
 
 #: last path segment of the image repository of tools that build container images (layers go to their storage)
 BUILDER_IMAGES = frozenset({"buildah", "podman", "stable", "buildkit", "executor", "kaniko", "img", "docker"})

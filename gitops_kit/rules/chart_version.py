@@ -10,7 +10,6 @@ import re
 from functools import lru_cache
 
 from ..model import Document, Severity, Violation
-from ..resources import data_path
 from ..rulebase import Context, Rule
 from ._helm import argo_sources, chart_name
 
@@ -21,13 +20,15 @@ if TYPE_CHECKING:
     from ..model import PathPart
 
 INF = 1 << 30
-_COMPARATOR = re.compile(r"^(>=|<=|~>|>|<|=|~|\^)?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2})(?:[-+][0-9A-Za-z.+-]*)?$")
+_COMPARATOR = r"^(>=|<=|~>|>|<|=|~|\^)?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2})(?:[-+][0-9A-Za-z.+-]*)?$"  # compiled on first use (re's cache)
 _FLOATING_WORDS = {"", "*", "x", "X", "latest", "HEAD", "head", "main", "master"}
 
 
 @lru_cache(maxsize=1)
 def table() -> Mapping[str, Any]:
     import yaml_rs
+
+    from ..resources import data_path
 
     return yaml_rs.loads(data_path("chart-versions.yaml").read_text(encoding="utf-8"))["charts"]
 
@@ -56,7 +57,7 @@ def ceiling(constraint: str) -> tuple[int, int, int] | None:
             alternative = "<=" + alternative.split()[-1]
         upper: tuple[int, int, int] | None = None
         for token in [t for t in re.split(r"[\s,]+", alternative) if t]:
-            match = _COMPARATOR.match(token)
+            match = re.match(_COMPARATOR, token)
             if not match:
                 raise ValueError(token)
             op, parts = match.group(1) or "", _parts(match.group(2))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 GLOBAL = "service.cilium.io/global"
 #: annotation → its current name (Cilium still reads the legacy `io.cilium/*` aliases)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._workloads import WORKLOAD_KINDS, workload_containers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:

@@ -7,16 +7,20 @@ claim decides what the pods mounting it need, so the three are joined across the
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping, NamedTuple
 
 from ..model import DocRef, Document, PathPart, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ._workloads import WORKLOAD_KINDS, containers, pod_template, volumes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
 
 Path = tuple[PathPart, ...]
 
 
-class Driver(NamedTuple):
+class Driver(Record):
+    __slots__ = ()
     access_mode: str
     #: whether the claim may list other access modes besides `access_mode`
     exclusive: bool
@@ -28,16 +32,18 @@ DRIVERS: Mapping[str, Driver] = {
     "eosxd.csi.cern.ch": Driver("ReadWriteMany", exclusive=False),
 }
 PROPAGATING = ("HostToContainer", "Bidirectional")
-_QUANTITY = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:[KMGTPE]i|[numkMGTPE])?$")
+_QUANTITY = r"^\+?(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:[KMGTPE]i|[numkMGTPE])?$"  # compiled on first use (re's cache)
 
 
-class StorageClassRecord(NamedTuple):
+class StorageClassRecord(Record):
+    __slots__ = ()
     name: str
     provisioner: str
     single_repository: bool
 
 
-class ClaimRecord(NamedTuple):
+class ClaimRecord(Record):
+    __slots__ = ()
     namespace: str
     name: str
     storage_class: str | None
@@ -47,14 +53,16 @@ class ClaimRecord(NamedTuple):
     object: str
 
 
-class MountRecord(NamedTuple):
+class MountRecord(Record):
+    __slots__ = ()
     container: str
     volume: str
     propagation: Any
     path: Path
 
 
-class PodRecord(NamedTuple):
+class PodRecord(Record):
+    __slots__ = ()
     namespace: str
     #: volume name → claim name
     claims: tuple[tuple[str, str], ...]
@@ -107,7 +115,7 @@ def _nonzero(quantity: Any) -> bool:
         return quantity > 0
     if not isinstance(quantity, str):
         return False
-    match = _QUANTITY.match(quantity.strip())
+    match = re.match(_QUANTITY, quantity.strip())
     return bool(match) and float(match.group(1)) > 0
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import ClusterFact, all_facts, facts
+from ._fleet import CONFIG_FILES, FACT_KINDS, ClusterFact, all_facts, facts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 # Cilium's ValidateClusterName (pkg/clustermesh/types): a DNS label of at most 32 characters
-_NAME = re.compile(r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$")
+_NAME = r"^([a-z0-9][-a-z0-9]*)?[a-z0-9]$"  # compiled on first use (re's cache)
 MAX_NAME = 32
 _ALLOWED_MAX_CONNECTED = (255, 511)
 
@@ -33,7 +36,7 @@ def _check_one(fact: ClusterFact) -> Iterator[Violation]:
         yield _at(fact, fact.name_at, f"{fact.origin}: cluster name must be a non-empty string, got {name!r}")
     elif len(name) > MAX_NAME:
         yield _at(fact, fact.name_at, f"{fact.origin}: cluster name {name!r} is {len(name)} characters; Cilium allows at most {MAX_NAME}")
-    elif not _NAME.match(name):
+    elif not re.match(_NAME, name):
         yield _at(fact, fact.name_at, f"{fact.origin}: cluster name {name!r} is not a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit)")
     max_connected = fact.max_connected if fact.max_connected is not None else 255
     if max_connected not in _ALLOWED_MAX_CONNECTED:
@@ -129,7 +132,10 @@ RULE = Rule(
     id="fleet-cluster-identity",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    # cluster facts (`_fleet.facts`): the fleet config, Cilium HelmReleases/Applications, Argo CD values files
+    kinds=FACT_KINDS,
+    plain_documents=True,
+    file_names=CONFIG_FILES,
     summary="Cilium cluster names and ids are valid and unique across the fleet.",
     rationale=(
         "Cluster Mesh tells clusters apart by `cluster.name` and `cluster.id`: the id is part of every security "

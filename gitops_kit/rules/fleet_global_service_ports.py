@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..model import DocRef, Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ._fleet import cluster_of
 from .cilium_global_service import is_global
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-class GlobalService(NamedTuple):
+
+class GlobalService(Record):
+    __slots__ = ()
     cluster: str
     key: tuple[str, str]
     ports: tuple[tuple[str, Any, str], ...]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import ClusterFact, all_facts, facts
+from ._fleet import CONFIG_FILES, FACT_KINDS, ClusterFact, all_facts, facts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def collect(doc: Document, ctx: Context) -> list[ClusterFact] | None:
@@ -64,8 +66,10 @@ RULE = Rule(
     id="fleet-mesh-consistency",
     severity=Severity.ERROR,
     scope="repository",
-    # every object (HelmRelease / Application of chart cilium) and the Argo CD layout's values files
-    any_document=True,
+    # cluster facts (`_fleet.facts`): Cilium HelmReleases/Applications and the Argo CD layout's values files
+    kinds=FACT_KINDS,
+    plain_documents=True,
+    file_names=CONFIG_FILES,
     summary="Every Cluster Mesh member's Cilium values list all other members and share one routing mode.",
     rationale=(
         "With `clustermesh.config.enabled` the chart writes the peers from `clustermesh.config.clusters`; a member "

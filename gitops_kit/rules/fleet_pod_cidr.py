@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._fleet import CHART_DEFAULT_IPV4, ClusterFact, all_facts, facts
+from ._fleet import CHART_DEFAULT_IPV4, CONFIG_FILES, FACT_KINDS, ClusterFact, all_facts, facts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 
@@ -66,7 +68,10 @@ RULE = Rule(
     id="fleet-pod-cidr",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    # cluster facts (`_fleet.facts`): the fleet config, Cilium HelmReleases/Applications, Argo CD values files
+    kinds=FACT_KINDS,
+    plain_documents=True,
+    file_names=CONFIG_FILES,
     summary="Pod CIDRs (IPv4 and IPv6) of the clusters in a mesh do not overlap and are not the chart default.",
     rationale=(
         "Cluster Mesh routes pod IPs between clusters, so a pod IP must belong to exactly one cluster: overlapping "

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import posixpath
 import sys
-from typing import Iterator, NamedTuple
 
 from ..model import DocRef, Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ..secrets.static import sops_block
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
-class FluxKustomization(NamedTuple):
+class FluxKustomization(Record):
+    __slots__ = ()
     path: str  # spec.path normalised, relative to the source root ("" = root)
     ref: DocRef
     object: str
@@ -99,7 +103,8 @@ RULE = Rule(
     id="flux-decryption",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    kinds=frozenset({"Kustomization"}),
+    marker_keys=("sops",),  # encrypted documents
     summary="A Flux Kustomization applies SOPS-encrypted files without spec.decryption (provider sops and a secretRef).",
     rationale=(
         "kustomize-controller only decrypts SOPS resources when the Kustomization declares "

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import re
-import tomllib
-from typing import Any, Iterator, Mapping
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._helm import EmbeddedValues, embedded_values
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
+
 CHART = "gitlab-runner"
 # the chart passes runners.config through Helm `tpl`: template actions are not TOML. Lines holding only
 # actions (if/range/end) are blanked; an inline action becomes 0, which is valid TOML both as a value and
 # inside a quoted string, so the rest of the document can still be checked. Line numbers stay as written.
-_TEMPLATE_LINE = re.compile(r"^[ \t]*(\{\{.*?\}\}[ \t]*)+$", re.M)
-_TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+# Patterns are compiled on first use (re's cache), not when the module is imported.
+_TEMPLATE_LINE = r"(?m)^[ \t]*(\{\{.*?\}\}[ \t]*)+$"
+_TEMPLATE = r"(?s)\{\{.*?\}\}"
+_TOML_POSITION = r"\s*\(at line (\d+), column (\d+)\)"
 #: the open-files limit the seed's runners inject; containerd's default on recent Kubernetes is "infinity"
 ULIMIT_FIX = 'pre_build_script = "ulimit -n 1048576"'
 MAX_NOFILE = 1048576
-_ULIMIT = re.compile(r"\bulimit\s+(?:-[SH]*n[SH]*|-[SH]+\s+-n)\s+(\S+)")
+_ULIMIT = r"\bulimit\s+(?:-[SH]*n[SH]*|-[SH]+\s+-n)\s+(\S+)"
 
 
 def _check_token(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator[Violation]:
@@ -45,16 +48,18 @@ def _check_token(values: EmbeddedValues, runners: Mapping[str, Any]) -> Iterator
 
 def _parse_config(text: str) -> tuple[dict[str, Any] | None, str, int]:
     """(parsed TOML, error message, 1-based line of the error inside the text)."""
-    blanked = _TEMPLATE_LINE.sub("", text)
-    blanked = _TEMPLATE.sub(lambda m: "0" + "\n" * m.group(0).count("\n"), blanked)
+    import tomllib
+
+    blanked = re.sub(_TEMPLATE_LINE, "", text)
+    blanked = re.sub(_TEMPLATE, lambda m: "0" + "\n" * m.group(0).count("\n"), blanked)
     try:
         return tomllib.loads(blanked), "", 0
     except tomllib.TOMLDecodeError as error:
         message = str(error)
-        match = _TOML_POSITION.search(message)
+        match = re.search(_TOML_POSITION, message)
         line = int(match.group(1)) if match else 0
         column = f" (column {match.group(2)})" if match else ""
-        return None, _TOML_POSITION.sub("", message) + column, line
+        return None, re.sub(_TOML_POSITION, "", message) + column, line
 
 
 class TomlIndex:
@@ -64,10 +69,11 @@ class TomlIndex:
     `table` its sub-table below it ("" for [[runners]] itself, "kubernetes", "kubernetes.pod_spec"…).
     """
 
-    _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+    _HEADER = r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$"
+    _KEY = r"^\s*([A-Za-z0-9_\-]+)\s*="
 
     def __init__(self, text: str) -> None:
+        header_at, key_at = re.compile(self._HEADER).match, re.compile(self._KEY).match
         self.headers: list[tuple[int, int, str]] = []  # (line, runner, table)
         self.keys: list[tuple[int, int, str, str]] = []  # (line, runner, table, key)
         runner, table, in_string = -1, "", ""
@@ -76,7 +82,7 @@ class TomlIndex:
                 if line.count(in_string) % 2:
                     in_string = ""
                 continue
-            header = self._HEADER.match(line)
+            header = header_at(line)
             if header:
                 name = header.group(1).replace(" ", "")
                 if name == "runners" and line.strip().startswith("[["):
@@ -85,7 +91,7 @@ class TomlIndex:
                     table = name[len("runners."):] if name.startswith("runners.") else name
                 self.headers.append((number, runner, table))
                 continue
-            key = self._KEY.match(line)
+            key = key_at(line)
             if key:
                 self.keys.append((number, runner, table, key.group(1)))
                 rest = line[key.end():]
@@ -210,11 +216,11 @@ def _check_ulimit(entry: Mapping[str, Any], number: int, label: str, index: Toml
     images then crawl (programs that close every possible descriptor) until they time out. The fix is a
     pre_build_script lowering it: that script runs in the build container's shell, before the job's script."""
     script = entry.get("pre_build_script")
-    limits = _ULIMIT.findall(script) if isinstance(script, str) else []
+    limits = re.findall(_ULIMIT, script) if isinstance(script, str) else []
     fix = f"Add {ULIMIT_FIX} to this [[runners]] table (it runs in the build container before every job script)."
     if not limits:
         elsewhere = entry.get("pre_get_sources_script")
-        where = " (pre_get_sources_script runs in the helper container, so its ulimit never reaches the job)" if isinstance(elsewhere, str) and _ULIMIT.search(elsewhere) else ""
+        where = " (pre_get_sources_script runs in the helper container, so its ulimit never reaches the job)" if isinstance(elsewhere, str) and re.search(_ULIMIT, elsewhere) else ""
         yield Violation(
             f"{CHART} {label} sets no open-files limit in pre_build_script{where}: job pods inherit the container "
             "runtime's limit, infinite with recent containerd, and jobs from CentOS 7 based images then crawl until they time out",

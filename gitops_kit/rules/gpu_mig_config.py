@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._fleet import cluster_of, fleet_cluster
 from ._gpu import MODEL_ANNOTATION, GpuModel, embedded_configs, fit_problem, geometry_name, model_named, model_of_device_filter, models, unparsable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def _entry_problems(config: str, entry: Any, model: GpuModel | None) -> Iterator[tuple[str, Severity | None]]:

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Iterator
 
 from ..model import Document, Severity, Violation
-from ..resources import data_path
 from ..rulebase import Context, Rule
 from ._helm import EmbeddedValues, embedded_values
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
 CHART = "gpu-operator"
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION = r"^v?(\d+)\.(\d+)(?:\.(\d+))?"  # compiled on first use (re's cache)
 
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
     import yaml_rs
+
+    from ..resources import data_path
 
     return yaml_rs.loads(data_path("gpu-operator-values.yaml").read_text(encoding="utf-8"))
 
@@ -28,7 +32,7 @@ def _version(text: Any) -> tuple[int, int, int] | None:
     """A pinned chart version; None for ranges and wildcards, which could be any release."""
     if not isinstance(text, str) or any(c in text for c in "<>=^~*x|, "):
         return None
-    match = _VERSION.match(text.strip())
+    match = re.match(_VERSION, text.strip())
     return (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) if match else None
 
 

@@ -7,49 +7,57 @@ it needs are in the repository — nothing is guessed.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..model import DocRef, Document, PathPart, Severity, Violation
-from ..rulebase import Context, Rule
-from ._gpu import embedded_configs, geometry_name, unparsable
+from ..rulebase import Context, Record, Rule
 from ._workloads import WORKLOAD_KINDS, containers, pod_template
-from .gpu_operator_values import chart_values
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 MIG_PREFIX = "nvidia.com/mig-"
 MIG_LABEL = "nvidia.com/mig.config"
 PLUGIN_LABEL = "nvidia.com/device-plugin.config"
+#: the objects that carry Helm values (`_helm.embedded_values`), where the gpu-operator values live
+_VALUES_KINDS = ("HelmRelease", "Application")
 Path = tuple[PathPart, ...]
 
 
-class OperatorRecord(NamedTuple):
+class OperatorRecord(Record):
+    __slots__ = ()
     strategy: str
     ref: DocRef
 
 
-class MigConfigRecord(NamedTuple):
+class MigConfigRecord(Record):
+    __slots__ = ()
     configs: frozenset[str]
     #: advertised resource names under the mixed strategy, e.g. nvidia.com/mig-1g.5gb.me
     resources: frozenset[str]
 
 
-class PluginConfigRecord(NamedTuple):
+class PluginConfigRecord(Record):
+    __slots__ = ()
     configs: frozenset[str]
     #: resources advertised as `<name>.shared` because a config sets renameByDefault: true
     shared: frozenset[str]
 
 
-class Request(NamedTuple):
+class Request(Record):
+    __slots__ = ()
     resource: str
     path: Path
 
 
-class Selection(NamedTuple):
+class Selection(Record):
+    __slots__ = ()
     label: str
     value: Any
     path: Path
 
 
-class WorkloadRecord(NamedTuple):
+class WorkloadRecord(Record):
+    __slots__ = ()
     requests: tuple[Request, ...]
     selections: tuple[Selection, ...]
     ref: DocRef
@@ -57,6 +65,8 @@ class WorkloadRecord(NamedTuple):
 
 
 def _mig_resource(profile: str) -> str | None:
+    from ._gpu import geometry_name
+
     name = geometry_name(profile)
     if name != profile.strip():
         return None  # compute-instance profiles (<c>c.<g>g…) are not exposed as resources
@@ -65,6 +75,11 @@ def _mig_resource(profile: str) -> str | None:
 
 def _configmap_records(doc: Document) -> Iterator[Any]:
     data = doc.data.get("data")
+    # embedded_configs only yields entries whose text holds a marker: an ordinary ConfigMap stops here
+    if not isinstance(data, dict) or not any(isinstance(t, str) and ("mig-configs" in t or "sharing" in t) for t in data.values()):
+        return
+    from ._gpu import embedded_configs, unparsable
+
     mig_configs: set[str] = set()
     mig_resources: set[str] = set()
     for _key, parsed, _text in embedded_configs(data, "mig-configs"):
@@ -119,19 +134,24 @@ def _workload_record(doc: Document) -> WorkloadRecord | None:
 
 def collect(doc: Document, ctx: Context) -> list[Any] | None:
     records: list[Any] = []
-    found = chart_values(doc, ctx)
+    kind = doc.kind
+    found = None
+    if kind in _VALUES_KINDS:
+        from .gpu_operator_values import chart_values
+
+        found = chart_values(doc, ctx)
     if found is not None:
         mig = found.values.get("mig")
         strategy = mig.get("strategy") if isinstance(mig, dict) else None
         records.append(OperatorRecord(strategy if isinstance(strategy, str) else "single", doc.ref))  # chart default: single
-    elif doc.kind == "ConfigMap":
+    elif kind == "ConfigMap":
         records.extend(_configmap_records(doc))
-    elif doc.kind == "Node":
+    elif kind == "Node":
         labels = doc.labels
         selections = tuple(Selection(label, labels[label], ("metadata", "labels", label)) for label in (MIG_LABEL, PLUGIN_LABEL) if label in labels)
         if selections:
             records.append(WorkloadRecord((), selections, doc.ref, doc.object_id))
-    elif doc.kind in WORKLOAD_KINDS:
+    elif kind in WORKLOAD_KINDS:
         record = _workload_record(doc)
         if record is not None:
             records.append(record)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._gpu import embedded_configs, unparsable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 _BOOLEAN_FIELDS = ("renameByDefault", "failRequestsGreaterThanOne")
 

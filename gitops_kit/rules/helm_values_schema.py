@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Iterator
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._helm import embedded_values
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 @lru_cache(maxsize=None)

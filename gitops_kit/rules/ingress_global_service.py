@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..model import DocRef, Document, PathPart, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from .cilium_global_service import is_global
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 SYNC = "service.cilium.io/global-sync-endpoint-slices"
 UPSTREAM = "nginx.ingress.kubernetes.io/service-upstream"
 LEGACY_CLASS = "kubernetes.io/ingress.class"
 
 
-class ServiceRecord(NamedTuple):
+class ServiceRecord(Record):
+    __slots__ = ()
     namespace: str
     name: str
     synced: bool
@@ -21,7 +24,8 @@ class ServiceRecord(NamedTuple):
     object: str
 
 
-class IngressRecord(NamedTuple):
+class IngressRecord(Record):
+    __slots__ = ()
     namespace: str
     upstream: bool
     #: (service name, path of the backend service reference)

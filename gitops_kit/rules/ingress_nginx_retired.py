@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 CHART = "ingress-nginx"
 CONTROLLER = "k8s.io/ingress-nginx"

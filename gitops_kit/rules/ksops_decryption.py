@@ -300,7 +300,12 @@ RULE = Rule(
     id="ksops-decryption",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    # what collect() records: kustomization files, KSOPS generators, encrypted documents, Argo CD apps and
+    # Flux Kustomizations (as objects; in non-manifest files as plain documents)
+    kinds=frozenset({"ksops", *ARGO_KINDS, "Kustomization"}),
+    plain_documents=True,
+    marker_keys=("sops",),
+    file_names=KUSTOMIZATION_NAMES,
     summary=(
         "In an Argo CD repository, a SOPS file is listed under resources, a KSOPS generator is broken or misses it, "
         "or nothing decrypts it."

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..model import DocRef, Document, PathPart, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ._workloads import WORKLOAD_KINDS, containers, pod_template
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 TO_INJECT = "oauth2-refresh-controller.cern.ch/to-inject"
 IS_TOKEN = "oauth2-refresh-controller.cern.ch/is-token"
 
 
-class Injection(NamedTuple):
+class Injection(Record):
+    __slots__ = ()
     secret: str
     container: str
     template: str  # "" when unset
     index: int
 
 
-class PodRecord(NamedTuple):
+class PodRecord(Record):
+    __slots__ = ()
     ref: DocRef
     object: str
     namespace: str
@@ -29,7 +33,8 @@ class PodRecord(NamedTuple):
     problems: tuple[str, ...]  # shape errors found while parsing the annotation
 
 
-class NamedRecord(NamedTuple):
+class NamedRecord(Record):
+    __slots__ = ()
     kind: str  # Secret | ConfigMap
     namespace: str
     name: str

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 _GENERATE_NAME_OK = frozenset({"Job", "Pod", "Workflow", "PipelineRun", "TaskRun"})
 

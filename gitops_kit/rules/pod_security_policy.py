@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._versions import latest_releases, target_version
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Mapping
+
 PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
 LEVELS = ("privileged", "baseline", "restricted")
-_VERSION = re.compile(r"^(latest|v1\.\d+)$")
+_VERSION = r"^(latest|v1\.\d+)$"  # compiled on first use (re's cache)
 
 
 def _check_namespace(doc: Document) -> Iterator[Violation]:
@@ -29,7 +32,7 @@ def _check_namespace(doc: Document) -> Iterator[Violation]:
                 fix=f"Use {PREFIX}<mode> and {PREFIX}<mode>-version with mode one of {', '.join(MODES)}.",
             )
         elif suffix == "version":
-            if not (isinstance(value, str) and _VERSION.match(value)):
+            if not (isinstance(value, str) and re.match(_VERSION, value)):
                 yield Violation(
                     f"{key}: {value!r} is not a Pod Security Standards version (expected latest or v1.<minor>)",
                     path=path,

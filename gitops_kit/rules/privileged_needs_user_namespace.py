@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
 from ._workloads import WORKLOAD_KINDS, PodTemplate, volumes, workload_containers
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 #: host namespaces Kubernetes refuses to combine with `hostUsers: false`: pods using them are node agents
 _HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")

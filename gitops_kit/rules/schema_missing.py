@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ..schemas import NOT_API_GROUPS, crd_schemas, service_for
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-class Missing(NamedTuple):
+
+class Missing(Record):
+    __slots__ = ()
     key: tuple[str, str]
     ref: DocRef
     object: str
     strict: bool
 
 
-class Defined(NamedTuple):
+class Defined(Record):
+    __slots__ = ()
     keys: frozenset[tuple[str, str]]
 
 

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple
-
 from ..errors import UserError
 from ..model import Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ..schemas import SchemaIssue, Validator, crd_schemas, service_for
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-class Failed(NamedTuple):
+
+class Failed(Record):
     """A document with schema errors (kept: only failing documents, for overlay merging)."""
+
+    __slots__ = ()
 
     doc: Document
     issues: list[SchemaIssue]
 
 
-class Pending(NamedTuple):
+class Pending(Record):
     """An object with no known schema yet: a CustomResourceDefinition later in the tree may define it."""
+
+    __slots__ = ()
 
     doc: Document
 
 
-class Definitions(NamedTuple):
+class Definitions(Record):
     """The schemas a repository CRD defines, plus the CRD's own schema errors (and the CRD, if any)."""
+
+    __slots__ = ()
 
     schemas: dict[tuple[str, str], dict[str, Any]]
     failed: Failed | None = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ..secrets.static import is_encrypted_file_name, metadata_problems, plaintext_secret_fields, sops_block, unencrypted_leaves
+from ..secrets.static import ENCRYPTED_FILE_NAMES, is_encrypted_file_name, metadata_problems, plaintext_secret_fields, sops_block, unencrypted_leaves
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def check(doc: Document, ctx: Context) -> Iterator[Violation]:
@@ -47,7 +49,9 @@ RULE = Rule(
         "Encrypt the file: `gitops-kit secrets encrypt FILE` (uses the repository's .sops.yaml). If a plaintext "
         "value was committed, rotate that credential: it is in the git history."
     ),
-    any_document=True,
+    # Secrets, and any document of a file named like an encrypted file (`is_encrypted_file_name`)
+    kinds=frozenset({"Secret"}),
+    file_names=ENCRYPTED_FILE_NAMES,
     check=check,
     example="""\
 apiVersion: v1

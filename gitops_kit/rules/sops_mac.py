@@ -64,7 +64,8 @@ RULE = Rule(
     id="sops-mac",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    kinds=frozenset(),  # no object for its kind: encrypted documents only
+    marker_keys=("sops",),
     summary="With an age key available, an encrypted file whose values or MAC do not verify (changed outside sops).",
     rationale=(
         "sops protects every value with an AES-GCM tag and the whole file with a MAC, but only `sops decrypt` "

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Iterator, NamedTuple
 
 from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ..secrets.static import sops_block
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..secrets.sops_config import CreationRule
 
 CONFIG_NAMES = (".sops.yaml",)
 
 
-class Config(NamedTuple):
+class Config(Record):
+    __slots__ = ()
     directory: str  # POSIX, relative to the root; "" for the root
     rules: tuple[CreationRule, ...]
 
 
-class Encrypted(NamedTuple):
+class Encrypted(Record):
+    __slots__ = ()
     file: str
     index: int
     ref: DocRef
@@ -170,7 +173,10 @@ RULE = Rule(
     id="sops-rule-coverage",
     severity=Severity.ERROR,
     scope="repository",
-    any_document=True,
+    # no object for its kind: encrypted documents, the plain first document of their file, .sops.yaml files
+    kinds=frozenset(),
+    marker_keys=("sops",),
+    file_names=CONFIG_NAMES,
     summary="An encrypted file has no matching .sops.yaml creation rule, or its recipients or encrypted_regex differ from the rule.",
     rationale=(
         "sops picks the first creation rule whose path_regex matches the path relative to .sops.yaml. When no rule "

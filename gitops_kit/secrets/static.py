@@ -9,10 +9,12 @@ import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any, Callable, Iterator
 
-ENCRYPTED_FILE = re.compile(r"\.(sops|enc)\.ya?ml$")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+#: names of files meant to be encrypted, as a rule's `file_names` selector (`is_encrypted_file_name`)
+ENCRYPTED_FILE_NAMES = ("*.sops.yaml", "*.sops.yml", "*.enc.yaml", "*.enc.yml")
+_ENCRYPTED_SUFFIXES = tuple(pattern[1:] for pattern in ENCRYPTED_FILE_NAMES)
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
 #: markers Flux's decryptor uses to recognise a whole sops file stored base64-encoded in a Secret value
 _NESTED_SOPS_MARKERS = (b"mac: ENC[", b'"mac": "ENC[', b"sops_mac=ENC[", b"[sops]")
 
@@ -22,7 +24,7 @@ Path = tuple[str | int, ...]
 def is_encrypted_file_name(file: str) -> bool:
     """`*.sops.yaml` / `*.enc.yaml` files are meant to be encrypted; `.sops.yaml` itself is the config."""
     name = file.rpartition("/")[2]
-    return bool(ENCRYPTED_FILE.search(name)) and not name.startswith(".sops.")
+    return name.endswith(_ENCRYPTED_SUFFIXES) and not name.startswith(".sops.")
 
 
 def sops_block(data: Any) -> dict[str, Any] | None:
@@ -32,21 +34,28 @@ def sops_block(data: Any) -> dict[str, Any] | None:
 
 def metadata_problems(meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
     """What makes sops refuse (or Flux skip) this metadata block."""
-    from .sopsfile import parse_enc  # only for documents that carry a sops block: keeps start-up light
-
     mac = meta.get("mac")
     if not isinstance(mac, str) or not mac:
         yield ("sops",), "the sops block has no mac: sops refuses to decrypt it and Flux does not decrypt it"
-    elif isinstance(parse_enc(mac), str):
-        yield ("sops", "mac"), f"sops.mac is {parse_enc(mac)}"
+    elif not well_formed(mac):
+        from .sopsfile import parse_enc  # only for a value that is not exactly as sops writes it
+
+        problem = parse_enc(mac)
+        if isinstance(problem, str):
+            yield ("sops", "mac"), f"sops.mac is {problem}"
     if not meta.get("version"):
         yield ("sops",), "the sops block has no version"
     lastmodified = meta.get("lastmodified")
     text = lastmodified if isinstance(lastmodified, str) else getattr(lastmodified, "isoformat", lambda: "")()
-    if not text or not (_RFC3339.match(text) or _RFC3339.match(text.replace("+00:00", "Z"))):
+    if not text or not (_rfc3339(text) or _rfc3339(text.replace("+00:00", "Z"))):
         yield ("sops", "lastmodified") if lastmodified else ("sops",), "sops.lastmodified is missing or not an RFC3339 time"
     if not _has_recipient(meta):
         yield ("sops",), "the sops block lists no recipient (age, pgp or a KMS key): nobody can decrypt it"
+
+
+def _rfc3339(text: str) -> bool:
+    # a plain re.match: the pattern is compiled once, on the first encrypted document, by re's own cache
+    return re.match(_RFC3339, text) is not None
 
 
 def _has_recipient(meta: dict[str, Any]) -> bool:
@@ -56,34 +65,124 @@ def _has_recipient(meta: dict[str, Any]) -> bool:
     return any(isinstance(g.get(p), list) and g.get(p) for g in groups for p in providers)
 
 
+def well_formed(value: str) -> bool:
+    """True when `value` is an ENC value exactly as sops writes it: base64 data, a 32-byte IV,
+    a 16-byte tag and a known type. Every such value is one `sopsfile.parse_enc` accepts, so one regex
+    match answers the common case; anything else needs `parse_enc` (and its reason)."""
+    global _WELL_FORMED
+    if _WELL_FORMED is None:
+        _WELL_FORMED = re.compile(
+            r"ENC\[AES256_GCM,data:(?=[A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+            r",iv:[A-Za-z0-9+/]{43}=,tag:[A-Za-z0-9+/]{22}==,type:(?:str|int|float|bool|bytes|time|comment)\]"
+        )
+    return _WELL_FORMED.fullmatch(value) is not None
+
+
+_WELL_FORMED: re.Pattern[str] | None = None
+#: regex → (mapping key → does it match, the compiled search): the same keys come back in every document
+_KEY_MATCHES: dict[str, tuple[dict[str, bool], Callable[[str], Any]]] = {}
+
+
 def unencrypted_leaves(data: dict[str, Any], meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
-    """Leaves the file's own rule says must be encrypted but that are not well-formed ENC values."""
-    from .sopsfile import SopsFileError, parse_enc, selection_rule, should_be_encrypted
+    """Leaves the file's own rule says must be encrypted but that are not well-formed ENC values.
+
+    sops' shouldBeEncrypted looks at every mapping key on a leaf's path, so the walk decides per key:
+    below a key that selects (encrypted_*) or deselects (unencrypted_*) the subtree, no key is tested
+    again, and a deselected subtree is not walked at all."""
+    from .sopsfile import SopsFileError, selection_rule
 
     try:
         rule = selection_rule(meta)
     except SopsFileError as error:
         yield ("sops",), str(error)
         return
+    name, value = rule
     # the sops block itself (recipients, mac, dates) is never encrypted: do not even walk it
-    for path, value in _leaves({key: item for key, item in data.items() if key != "sops"}, ()):
-        if value is None or value == "":
-            continue
-        keys = tuple(p for p in path if isinstance(p, str))
-        try:
-            selected = should_be_encrypted(keys, rule)
-        except re.error:
-            yield ("sops",), f"the file's {rule[0]} is not a valid regular expression"
+    body = {key: item for key, item in data.items() if key != "sops"}
+    found: list[tuple[Path, str]] = []
+    if name in ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex"):
+        test = _key_test(name, value)
+        if test is None:  # sops fails on the first value it looks at
+            if _has_value(body):
+                yield ("sops",), f"the file's {name} is not a valid regular expression"
             return
-        if not selected:
-            continue
-        if not isinstance(value, str):
-            yield path, "value is plaintext but the file's sops rule says it must be encrypted"
-            continue
-        problem = parse_enc(value)
-        if isinstance(problem, str):
-            reason = "plaintext" if not value.startswith("ENC[") else problem
-            yield path, f"value is {reason} but the file's sops rule says it must be encrypted"
+        encrypting = name.startswith("encrypted")
+        _walk(body, (), not encrypting, test, encrypting, found)
+    elif name == "unencrypted_comment_regex":  # comments decide: values are encrypted unless one says otherwise
+        _walk(body, (), True, None, False, found)
+    yield from found
+
+
+def _key_test(name: str, value: str) -> Callable[[str], bool] | None:
+    """Does a mapping key itself match the rule's suffix or regex; None for an invalid regex."""
+    if name.endswith("suffix"):
+        return lambda key: key.endswith(value)
+    memo = _KEY_MATCHES.get(value)
+    if memo is None:
+        try:
+            search = re.compile(value).search
+        except re.error:
+            return None
+        if len(_KEY_MATCHES) > 64:  # a long-lived process that saw many rules: drop the old memos
+            _KEY_MATCHES.clear()
+        memo = _KEY_MATCHES[value] = ({}, search)
+    answers, search = memo
+
+    def test(key: str) -> bool:
+        answer = answers.get(key)
+        if answer is None:
+            if len(answers) > 4096:
+                answers.clear()
+            answer = answers[key] = search(key) is not None
+        return answer
+
+    return test
+
+
+def _walk(node: Any, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
+    """Append (path, problem) for every selected leaf below `node` that is not well encrypted.
+
+    `selected`: the keys above decided that leaves here are encrypted; `test`: None once nothing below
+    can change that (a key matched an encrypted_* rule)."""
+    if isinstance(node, dict):
+        for key, item in node.items():
+            key = str(key)
+            if test is not None and test(key):
+                if encrypting:
+                    _walk(item, path + (key,), True, None, True, found)
+                # unencrypted_*: a matching key leaves its whole subtree in the clear
+            else:
+                _walk(item, path + (key,), selected, test, encrypting, found)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _walk(item, path + (index,), selected, test, encrypting, found)
+    elif selected and not (node is None or node == ""):
+        problem = _leaf_problem(node)
+        if problem:
+            found.append((path, problem))
+
+
+def _has_value(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(_has_value(item) for item in node.values())
+    if isinstance(node, list):
+        return any(_has_value(item) for item in node)
+    return not (node is None or node == "")
+
+
+def _leaf_problem(value: Any) -> str:
+    """Why a value the rule selects is not encrypted ("" when it is a well-formed ENC value)."""
+    if not isinstance(value, str):
+        return "value is plaintext but the file's sops rule says it must be encrypted"
+    if well_formed(value):
+        return ""
+    from .sopsfile import parse_enc
+
+    problem = parse_enc(value)
+    if isinstance(problem, str):
+        reason = "plaintext" if not value.startswith("ENC[") else problem
+        return f"value is {reason} but the file's sops rule says it must be encrypted"
+    return ""
 
 
 def plaintext_secret_fields(data: dict[str, Any]) -> Iterator[Path]:
@@ -110,14 +209,3 @@ def _is_nested_sops(value: Any) -> bool:
     except ValueError:
         return False
     return any(marker in decoded for marker in _NESTED_SOPS_MARKERS)
-
-
-def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, path + (str(key),))
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _leaves(item, path + (index,))
-    else:
-        yield path, node
