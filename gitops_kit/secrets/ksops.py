@@ -1,7 +1,8 @@
 """KSOPS (viaduct-ai/kustomize-sops): how an Argo CD repository hands SOPS files to kustomize.
 
-The generated Argo CD repository uses exactly this shape: a kustomization that needs secrets lists
-`generators: [secret-generator.yaml]`, and that file is
+A KSOPS repository (one users write: the generated Argo CD repository reads its secrets through the
+`sops-decrypt` Config Management Plugin instead, see docs/secrets.md) has this shape: a kustomization that
+needs secrets lists `generators: [secret-generator.yaml]`, and that file is
 
     apiVersion: viaduct.ai/v1
     kind: ksops
