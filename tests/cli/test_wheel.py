@@ -41,8 +41,9 @@ def test_wheel_installs_and_runs_from_a_fresh_virtualenv(tmp_path):
     assert listing.returncode == 0 and len(json.loads(listing.stdout)) >= 4
 
     probe = (
-        "import json, gitops_kit, gitops_kit.resources as r\n"
-        "names = [n for n in r.BUNDLED if (r._PACKAGE.parent / n).exists() or (r._PACKAGE / '_bundled' / n).exists()]\n"
+        "import json, os, gitops_kit, gitops_kit.resources as r\n"
+        "here = r._PACKAGE\n"
+        "names = [n for n in r.BUNDLED if os.path.exists(os.path.join(os.path.dirname(here), n)) or os.path.exists(os.path.join(here, '_bundled', n))]\n"
         "print(json.dumps({'package': str(r._PACKAGE), 'dirs': {n: str(r.bundled_dir(n)) for n in names}}))\n"
     )
     located = run(python, "-c", probe, cwd=tmp_path)
