@@ -26,7 +26,7 @@ EXAMPLES = {
         ["cilium-001", "--flavor", "flux", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-40GB"],
         ["cilium-002", "--flavor", "flux", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-80GB"],
     ],
-    # the same two clusters for one Argo CD per cluster (multi-source Applications, values files, KSOPS)
+    # the same two clusters for one Argo CD per cluster (multi-source Applications, values files, the sops-decrypt plugin)
     "argocd-fleet": [
         ["cilium-001", "--flavor", "argocd", "--addons", "mesh,storage,gpu,runners,kepler", "--gpu-model", "A100-40GB",
          "--repo-url", "https://github.com/gitops-kit/argocd-fleet-example.git"],
@@ -53,9 +53,13 @@ def comparable(root: Path) -> dict[str, bytes]:
         relative = path.relative_to(root).as_posix()
         data = path.read_bytes()
         if relative.endswith(".sops.yaml") and path.name != ".sops.yaml":
-            # compare what is stable: that it is encrypted, and for whom
-            recipients = sorted(line.split(":", 1)[1].strip() for line in data.decode().splitlines() if "- recipient:" in line)
-            data = ("encrypted for " + ",".join(recipients)).encode() if b"ENC[AES256_GCM" in data else b"NOT ENCRYPTED"
+            # compare what is stable: that it is encrypted, for whom, and its (plaintext) comments
+            lines = data.decode().splitlines()
+            recipients = sorted(line.split(":", 1)[1].strip() for line in lines if "- recipient:" in line)
+            # sops encrypts the comments inside encrypted values (`#ENC[…]`): only plaintext comments are stable
+            comments = [line for line in lines if line.lstrip().startswith("#") and not line.lstrip().startswith("#ENC[")]
+            summary = ("encrypted for " + ",".join(recipients)) if b"ENC[AES256_GCM" in data else "NOT ENCRYPTED"
+            data = "\n".join([summary, *comments]).encode()
         files[relative] = data
     return files
 

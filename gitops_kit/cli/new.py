@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"cluster {describe(result.cluster)}")
     if flavor == "argocd" and (repo_url or (fleet.repo_url if fleet else None) or PLACEHOLDER_REPO_URL) == PLACEHOLDER_REPO_URL:
         print(f"note: the Applications read {PLACEHOLDER_REPO_URL}; give the real Git URL with --repo-url")
-    needs = "Argo CD's repo-server needs it as Secret sops-age, key keys.txt" if flavor == "argocd" else "Flux needs it as Secret sops-age"
+    needs = "the sops-decrypt sidecar of Argo CD's repo-server needs it as Secret sops-age, key keys.txt" if flavor == "argocd" else "Flux needs it as Secret sops-age"
     for key_path in result.new_keys:
         if key_path.suffix == ".pem":
             print(f"the fleet's Cluster Mesh CA written outside the repository: {key_path} (keep it safe; new mesh members need it)")
