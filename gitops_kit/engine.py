@@ -130,7 +130,9 @@ class Engine:
         context = self.context
         ruleset = self.ruleset
         rules_for = ruleset.rules_for
+        dispatch = ruleset._dispatch
         violations = self.violations
+        records = self.records
         if has_objects:
             self.documents += len(docs)
         markers: tuple[str, ...] = ()
@@ -146,7 +148,8 @@ class Engine:
                 file = doc.ref.file
                 if file is not last_file:
                     last_file, names = file, names_of(file)
-            checks, collectors = rules_for(doc.kind, is_object, markers, names)
+            found = dispatch.get((doc.kind, is_object, markers, names))
+            checks, collectors = found if found is not None else rules_for(doc.kind, is_object, markers, names)
             # The hot loop: one call per (rule, document), no wrapper; a crash is isolated per rule.
             for rule in checks:
                 try:
@@ -171,32 +174,16 @@ class Engine:
                 except Exception as err:  # noqa: BLE001
                     violations.append((rule, _crash(rule, err, doc)))
                     continue
-                if record is not None:
-                    self._keep(rule, doc, record)
-
-    def _keep(self, rule: Rule, doc: Document, record: Any) -> None:
-        scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
-        by_scope = self.records.get(rule.id)
-        if by_scope is None:
-            by_scope = self.records[rule.id] = {}
-        bucket = by_scope.get(scope)
-        if bucket is None:
-            by_scope[scope] = [record]
-        else:
-            bucket.append(record)
-
-    def _run_check(self, rule: Rule, doc: Document) -> None:
-        try:
-            for violation in rule.check(doc, self.context):  # type: ignore[misc]
-                if violation.doc is None and violation.ref is None:
-                    violation.doc = doc
-                self.violations.append((rule, violation))
-        except RecursionError:
-            self.violations.append((rule, Violation("object nested too deeply to check", doc=doc)))
-        except UserError:
-            raise
-        except Exception as err:  # noqa: BLE001 - a rule bug on odd input must not abort the whole run
-            self.violations.append((rule, _crash(rule, err, doc)))
+                if record is not None:  # kept per rule and scope (a directory, an overlay, "" = repository)
+                    scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
+                    by_scope = records.get(rule.id)
+                    if by_scope is None:
+                        by_scope = records[rule.id] = {}
+                    bucket = by_scope.get(scope)
+                    if bucket is None:
+                        by_scope[scope] = [record]
+                    else:
+                        bucket.append(record)
 
     def finish(self) -> None:
         """Run every aggregate rule over the records still held (repository rules, unflushed scopes)."""

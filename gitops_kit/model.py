@@ -121,7 +121,9 @@ class Document(_Record):
     """
 
     _fields = ("data", "ref", "overlay", "manifest", "source_object", "patches")
-    __slots__ = _fields + ("_kind", "_object_id")
+    #: `kind` and `api_version` (the strings, "" when missing or not strings) are plain attributes, set
+    #: with `data`: every dispatch and most rules read them, and an attribute read costs no call
+    __slots__ = _fields + ("kind", "api_version", "_object_id")
 
     def __init__(
         self,
@@ -139,13 +141,23 @@ class Document(_Record):
         setter(self, "manifest", manifest)
         setter(self, "source_object", source_object)
         setter(self, "patches", patches)
-        setter(self, "_kind", None)
+        if isinstance(data, dict):
+            kind = data.get("kind")
+            api_version = data.get("apiVersion")
+            setter(self, "kind", kind if isinstance(kind, str) else "")
+            setter(self, "api_version", api_version if isinstance(api_version, str) else "")
+        else:
+            setter(self, "kind", "")
+            setter(self, "api_version", "")
         setter(self, "_object_id", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
         if name == "data":
-            object.__setattr__(self, "_kind", None)
+            data = value if isinstance(value, dict) else {}
+            kind, api_version = data.get("kind"), data.get("apiVersion")
+            object.__setattr__(self, "kind", kind if isinstance(kind, str) else "")
+            object.__setattr__(self, "api_version", api_version if isinstance(api_version, str) else "")
             object.__setattr__(self, "_object_id", None)
 
     @property
@@ -154,25 +166,8 @@ class Document(_Record):
         return isinstance(data, dict) and ("kind" in data or "apiVersion" in data)
 
     @property
-    def kind(self) -> str:
-        kind = self._kind
-        if kind is None:  # read on every dispatch and by most rules: computed once
-            data = self.data
-            value = data.get("kind") if isinstance(data, dict) else None
-            kind = value if isinstance(value, str) else ""
-            object.__setattr__(self, "_kind", kind)
-        return kind
-
-    @property
-    def api_version(self) -> str:
-        data = self.data
-        value = data.get("apiVersion") if isinstance(data, dict) else None
-        return value if isinstance(value, str) else ""
-
-    @property
     def group(self) -> str:
-        api = self.api_version
-        return api.rpartition("/")[0] if "/" in api else ""
+        return self.api_version.rpartition("/")[0]
 
     @property
     def metadata(self) -> Mapping[str, Any]:

@@ -25,10 +25,14 @@ def per_document(compute: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(compute)
     def remembered(doc: Document, *extra: Any) -> T:
-        if last[0] is doc and last[1] is doc.data and len(last[2]) == len(extra) and all(
-            a is b for a, b in zip(last[2], extra)
-        ):
-            return last[3]
+        if last[0] is doc and last[1] is doc.data:
+            # on the hot path: no extra argument (pod_template) or one (the Context), compared directly
+            previous = last[2]
+            count = len(extra)
+            if count == len(previous) and (
+                count == 0 or (previous[0] is extra[0] and (count == 1 or all(a is b for a, b in zip(previous, extra))))
+            ):
+                return last[3]
         answer = compute(doc, *extra)
         last[0], last[1], last[2], last[3] = doc, doc.data, extra, answer
         return answer

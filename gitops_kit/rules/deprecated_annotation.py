@@ -7,7 +7,7 @@ from functools import lru_cache
 from ..model import Document, PathPart, Severity, Violation
 from ..rulebase import Context, Rule
 from ._versions import latest_releases, parse_version, target_version
-from ._workloads import pod_template
+from ._workloads import WORKLOAD_KINDS, pod_template
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,10 +71,12 @@ def _annotation_sets(doc: Document) -> Iterator[tuple[str, Mapping[str, Any], tu
 
 def check(doc: Document, ctx: Context) -> list[Violation]:
     # Most objects carry no annotation at all, or none from the list: answer those without a generator.
-    annotations = doc.annotations
-    pod = pod_template(doc)
-    if not annotations and (pod is None or not pod.annotations):
-        return []
+    metadata = doc.data.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if not annotations or not isinstance(annotations, dict):
+        pod = pod_template(doc) if doc.kind in WORKLOAD_KINDS else None
+        if pod is None or not pod.annotations:
+            return []
     return list(_check(doc, ctx))
 
 

@@ -7,14 +7,25 @@ from ..rulebase import Context, Rule
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Iterable, Iterator
 
 _GENERATE_NAME_OK = frozenset({"Job", "Pod", "Workflow", "PipelineRun", "TaskRun"})
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
     if not doc.manifest:
-        return  # YAML that is not a manifest (values files, configs) is not expected to hold objects
+        return ()  # YAML that is not a manifest (values files, configs) is not expected to hold objects
+    # almost every document is a well-formed object: answer it without starting a generator
+    data = doc.data
+    if doc.kind.strip() and doc.api_version.strip():
+        metadata = data.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if isinstance(name, str) and name.strip():
+            return ()
+    return _problems(doc)
+
+
+def _problems(doc: Document) -> Iterator[Violation]:
     data = doc.data
     if not isinstance(data, dict):
         shape = "a list" if isinstance(data, list) else f"a {type(data).__name__} scalar"

@@ -26,19 +26,20 @@ class Defined(Record):
 
 
 def collect(doc: Document, ctx: Context) -> Any:
-    if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
+    kind, api_version = doc.kind, doc.api_version
+    if kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
         keys = frozenset(crd_schemas(doc.data))
         return Defined(keys) if keys else None
-    if not doc.api_version or not doc.kind or doc.group in NOT_API_GROUPS:
+    if not api_version or not kind or api_version.rpartition("/")[0] in NOT_API_GROUPS:
         return None
     service = service_for(ctx.services, ctx.root, ctx.targets)
     try:
-        if service.validator(doc.api_version, doc.kind) is not None:
+        if service.validator(api_version, kind) is not None:
             return None
     except UserError:
         return None  # schema-validation reports the broken schema at this object
     strict = bool(getattr(getattr(service, "settings", None), "strict_missing", False))
-    return Missing((doc.api_version, doc.kind), doc.ref, doc.object_id, strict)
+    return Missing((api_version, kind), doc.ref, doc.object_id, strict)
 
 
 def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:

@@ -41,15 +41,16 @@ class Definitions(Record):
 def collect(doc: Document, ctx: Context) -> Any:
     # Two phases: a CRD in file B must validate a CR in file A that was loaded first, so objects
     # without a schema wait for finish(). Valid objects leave no record at all.
-    if not doc.api_version or not doc.kind:
+    kind, api_version = doc.kind, doc.api_version
+    if not api_version or not kind:
         return None  # object-identity reports it
     service = service_for(ctx.services, ctx.root, ctx.targets)
     try:
-        issues = service.validate(doc.data, doc.api_version, doc.kind)
+        issues = service.validate(doc.data, api_version, kind)
     except UserError as err:
         # a broken user schema file or a failing kubeconform run: located at the object, run goes on
         return Failed(doc, [SchemaIssue(f"not validated: {err}", ())])
-    if doc.kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
+    if kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
         found = crd_schemas(doc.data)
         failed = Failed(doc, issues) if issues else None
         return Definitions(found, failed) if found or failed else None
