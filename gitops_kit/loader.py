@@ -295,12 +295,15 @@ def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Documen
         return []
     if len(spans) == 1 and _has_markers(text):
         return None  # one document among markers: nothing to gain, and a list result would be ambiguous
-    if limits.max_depth and text.count("\n") + text.count("[") + text.count("{") > limits.max_depth:
-        return None  # a document might be too deep: let the per-document path check it
     try:
         parsed = _loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
     except (_YAMLDecodeError, RecursionError, TypeError, ValueError):
         return None  # the per-document path locates (or explains) it
+    # Nesting needs a new line or a bracket per level, so most files cannot be too deep; a long
+    # file (a CRD, gotk-components.yaml) is walked once here instead of being parsed again per document.
+    if limits.max_depth and text.count("\n") + text.count("[") + text.count("{") > limits.max_depth:
+        if _too_deep(parsed, limits.max_depth + (1 if len(spans) > 1 else 0)):
+            return None  # the per-document path reports it at its document
     lines = [_content_line_at(text, start, end, line) for start, end, line in spans]
     if None in lines:
         return None  # a comment-only document: the parser may not count it as one

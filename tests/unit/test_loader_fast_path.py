@@ -20,6 +20,9 @@ _PIECES = [
     "key: [unclosed\n",  # syntax error
     "anchors: &x {a: 1}\nuse: *x\n",
     "nested: {a: {b: {c: [1, [2, [3]]]}}}\n",
+    # longer than the default depth bound (200 lines): the fast path walks it instead of giving up
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: long\ndata:\n" + "".join(f"  k{i}: v\n" for i in range(250)),
+    "deep:\n" + "".join("  " * (i + 1) + f"l{i}:\n" for i in range(8)) + "  " * 9 + "leaf: 1\n",
 ]
 _MARKERS = ["---\n", "--- \n", "---\n\n", "...\n---\n", "--- # comment\n"]
 
