@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 from ..model import DocRef, Document
+from ._memo import per_document
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,8 +140,17 @@ def argo_sources(spec: Mapping[str, Any]) -> Iterator[tuple[Mapping[str, Any], P
                 yield item, ("spec", "sources", index)
 
 
-def embedded_values(doc: Document, ctx: Context | None = None) -> Iterator[EmbeddedValues]:
-    """Values of every chart a HelmRelease or Application installs (possibly empty mappings)."""
+@per_document  # up to seven rules ask in a row about the same HelmRelease or Application
+def embedded_values(doc: Document, ctx: Context | None = None) -> tuple[EmbeddedValues, ...]:
+    """Values of every chart a HelmRelease or Application installs (possibly empty mappings); shared by
+    the rules that ask, so neither the tuple nor the values may be changed."""
+    kind = doc.kind
+    if kind != "HelmRelease" and kind != "Application":
+        return ()
+    return tuple(_embedded_values(doc, ctx))
+
+
+def _embedded_values(doc: Document, ctx: Context | None) -> Iterator[EmbeddedValues]:
     spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
     if not isinstance(spec, dict):
         return

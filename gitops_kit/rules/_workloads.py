@@ -39,12 +39,14 @@ class PodTemplate:
     `path` is the path of the template (metadata + spec); () for a bare Pod.
     """
 
-    __slots__ = ("path", "metadata", "spec")
+    __slots__ = ("path", "metadata", "spec", "containers")
 
     def __init__(self, path: Path, metadata: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
         self.path = path
         self.metadata = metadata
         self.spec = spec
+        #: `containers(pod)`, listed once for the several workload rules that ask
+        self.containers: tuple[Container, ...] | None = None
 
     @property
     def spec_path(self) -> Path:
@@ -100,16 +102,22 @@ def pod_template(doc: Document) -> PodTemplate | None:
     return PodTemplate(path, metadata if isinstance(metadata, dict) else {}, spec)
 
 
-def containers(pod: PodTemplate) -> Iterator[Container]:
+def containers(pod: PodTemplate) -> tuple[Container, ...]:
     """Every container of a pod spec (init, regular, ephemeral) with its path."""
-    for list_name in CONTAINER_LISTS:
-        items = pod.spec.get(list_name)
-        if not isinstance(items, list):
-            continue
-        for index, item in enumerate(items):
-            if isinstance(item, dict):
-                name = item.get("name")
-                yield Container(name if isinstance(name, str) else "", item, pod.spec_path + (list_name, index), list_name)
+    found = pod.containers
+    if found is None:
+        listed = []
+        spec = pod.spec
+        for list_name in CONTAINER_LISTS:
+            items = spec.get(list_name)
+            if not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    name = item.get("name")
+                    listed.append(Container(name if isinstance(name, str) else "", item, pod.spec_path + (list_name, index), list_name))
+        found = pod.containers = tuple(listed)
+    return found
 
 
 def volumes(pod: PodTemplate) -> Iterator[tuple[Mapping[str, Any], Path]]:

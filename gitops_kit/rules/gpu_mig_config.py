@@ -9,7 +9,7 @@ from ._gpu import MODEL_ANNOTATION, GpuModel, embedded_configs, fit_problem, geo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any, Iterable, Iterator
 
 
 def _entry_problems(config: str, entry: Any, model: GpuModel | None) -> Iterator[tuple[str, Severity | None]]:
@@ -65,8 +65,16 @@ def _declared_model(doc: Document, ctx: Context) -> tuple[Any, str, tuple]:
     return None, "", ()
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
     declared, source, source_path = _declared_model(doc, ctx)
+    data = doc.data.get("data")
+    # the usual ConfigMap: no GPU model declared and no mig-parted config in it (embedded_configs needs the marker)
+    if declared is None and not (isinstance(data, dict) and any(isinstance(t, str) and "mig-configs" in t for t in data.values())):
+        return ()
+    return _check(doc, declared, source, source_path)
+
+
+def _check(doc: Document, declared: Any, source: str, source_path: tuple) -> Iterator[Violation]:
     declared_model = model_named(declared)
     if declared is not None and declared_model is None:
         yield Violation(

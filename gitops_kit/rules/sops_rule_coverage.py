@@ -7,7 +7,8 @@ import posixpath
 from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Record, Rule
-from ..secrets.static import sops_block
+from ..secrets.static import age_recipients, sops_block
+from ..secrets.static import selection as static_selection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,18 +60,14 @@ def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
         if doc.ref.index == 0 and isinstance(doc.data, dict):
             _plain_first[0] = (doc.ref.file, doc.ref)
         return None
-    from ..secrets.sopsfile import SopsFileError, age_recipients, as_list, selection_rule
-
     plain_first = None
     remembered = _plain_first[0]
     if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
         plain_first = remembered[1]
         _plain_first[0] = None
-    try:
-        selection: tuple[str, str] | None = selection_rule(meta)
-    except SopsFileError:
-        selection = None  # secret-not-encrypted reports it
-    pgp = frozenset(str(e.get("fp")) for e in as_list(meta.get("pgp")) if isinstance(e, dict) and e.get("fp"))
+    selection = static_selection(meta)  # None: more than one selection field (secret-not-encrypted reports it)
+    listed = meta.get("pgp")
+    pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
     return Encrypted(
         doc.ref.file, doc.ref.index, doc.ref, _shared(frozenset(age_recipients(meta))), _shared(pgp), selection, plain_first
     )

@@ -54,15 +54,26 @@ def metadata_problems(meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
 
 
 def _rfc3339(text: str) -> bool:
-    # a plain re.match: the pattern is compiled once, on the first encrypted document, by re's own cache
-    return re.match(_RFC3339, text) is not None
+    global _RFC3339_MATCH
+    if _RFC3339_MATCH is None:  # compiled on the first encrypted document, not at import
+        _RFC3339_MATCH = re.compile(_RFC3339).match
+    return _RFC3339_MATCH(text) is not None
+
+
+_RFC3339_MATCH: Callable[[str], Any] | None = None
+_PROVIDERS = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
 
 
 def _has_recipient(meta: dict[str, Any]) -> bool:
-    providers = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
+    """A non-empty list of some key type, in the block itself or in one of its key groups."""
     key_groups = meta.get("key_groups")
-    groups = [meta] + [g for g in (key_groups if isinstance(key_groups, list) else []) if isinstance(g, dict)]
-    return any(isinstance(g.get(p), list) and g.get(p) for g in groups for p in providers)
+    for group in [meta, *(key_groups if isinstance(key_groups, list) else ())]:
+        if isinstance(group, dict):
+            for provider in _PROVIDERS:
+                keys = group.get(provider)
+                if isinstance(keys, list) and keys:
+                    return True
+    return False
 
 
 def well_formed(value: str) -> bool:
@@ -79,8 +90,41 @@ def well_formed(value: str) -> bool:
 
 
 _WELL_FORMED: re.Pattern[str] | None = None
-#: regex → (mapping key → does it match, the compiled search): the same keys come back in every document
-_KEY_MATCHES: dict[str, tuple[dict[str, bool], Callable[[str], Any]]] = {}
+#: (selection field, its value) → "does this mapping key match": the same rules and keys come back in
+#: every document of a repository, so answers are remembered
+_KEY_TESTS: dict[tuple[str, str], Callable[[str], bool] | None] = {}
+#: sops' selection fields (sops_config.SELECTION_FIELDS, kept equal by a test): the common case is read
+#: here, without importing the sops parser (sopsfile: dataclasses, decimal, json) for every run
+_SELECTION_FIELDS = (
+    "unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+)
+
+
+def selection(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """The sops block's selection rule (field, value) as `sopsfile.selection_rule` reads it; None when the
+    block sets more than one field (sops refuses the file; `selection_rule` raises and says why)."""
+    chosen = None
+    for name in _SELECTION_FIELDS:
+        value = meta.get(name)
+        if value not in (None, ""):
+            if chosen is not None:
+                return None
+            chosen = (name, str(value))
+    return chosen or ("unencrypted_suffix", "_unencrypted")
+
+
+def age_recipients(meta: dict[str, Any]) -> list[str]:
+    """`sopsfile.age_recipients` (the age recipients of the block and of its key groups), kept equal by a
+    test: reading them here spares every run with encrypted files the import of the sops parser."""
+    found = []
+    groups = meta.get("key_groups")
+    for owner in [meta, *(groups if isinstance(groups, list) else ())]:
+        entries = owner.get("age") if isinstance(owner, dict) else None
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and entry.get("recipient"):
+                found.append(str(entry.get("recipient")))
+    return found
 
 
 def unencrypted_leaves(data: dict[str, Any], meta: dict[str, Any]) -> Iterator[tuple[Path, str]]:
@@ -89,44 +133,47 @@ def unencrypted_leaves(data: dict[str, Any], meta: dict[str, Any]) -> Iterator[t
     sops' shouldBeEncrypted looks at every mapping key on a leaf's path, so the walk decides per key:
     below a key that selects (encrypted_*) or deselects (unencrypted_*) the subtree, no key is tested
     again, and a deselected subtree is not walked at all."""
-    from .sopsfile import SopsFileError, selection_rule
+    rule = selection(meta)
+    if rule is None:
+        from .sopsfile import SopsFileError, selection_rule
 
-    try:
-        rule = selection_rule(meta)
-    except SopsFileError as error:
-        yield ("sops",), str(error)
+        try:
+            selection_rule(meta)
+        except SopsFileError as error:
+            yield ("sops",), str(error)
         return
     name, value = rule
     # the sops block itself (recipients, mac, dates) is never encrypted: do not even walk it
-    body = {key: item for key, item in data.items() if key != "sops"}
+    body = [(key, item) for key, item in data.items() if key != "sops"]
     found: list[tuple[Path, str]] = []
     if name in ("unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex"):
         test = _key_test(name, value)
         if test is None:  # sops fails on the first value it looks at
-            if _has_value(body):
+            if any(_has_value(item) for _key, item in body):
                 yield ("sops",), f"the file's {name} is not a valid regular expression"
             return
         encrypting = name.startswith("encrypted")
-        _walk(body, (), not encrypting, test, encrypting, found)
+        _walk_items(body, (), not encrypting, test, encrypting, found)
     elif name == "unencrypted_comment_regex":  # comments decide: values are encrypted unless one says otherwise
-        _walk(body, (), True, None, False, found)
+        _walk_items(body, (), True, None, False, found)
     yield from found
 
 
 def _key_test(name: str, value: str) -> Callable[[str], bool] | None:
     """Does a mapping key itself match the rule's suffix or regex; None for an invalid regex."""
-    if name.endswith("suffix"):
-        return lambda key: key.endswith(value)
-    memo = _KEY_MATCHES.get(value)
-    if memo is None:
-        try:
-            search = re.compile(value).search
-        except re.error:
-            return None
-        if len(_KEY_MATCHES) > 64:  # a long-lived process that saw many rules: drop the old memos
-            _KEY_MATCHES.clear()
-        memo = _KEY_MATCHES[value] = ({}, search)
-    answers, search = memo
+    if (name, value) not in _KEY_TESTS:
+        if len(_KEY_TESTS) > 64:  # a long-lived process that saw many rules: drop the old answers
+            _KEY_TESTS.clear()
+        _KEY_TESTS[(name, value)] = (lambda key: key.endswith(value)) if name.endswith("suffix") else _regex_test(value)
+    return _KEY_TESTS[(name, value)]
+
+
+def _regex_test(pattern: str) -> Callable[[str], bool] | None:
+    try:
+        search = re.compile(pattern).search
+    except re.error:
+        return None
+    answers: dict[str, bool] = {}
 
     def test(key: str) -> bool:
         answer = answers.get(key)
@@ -139,20 +186,25 @@ def _key_test(name: str, value: str) -> Callable[[str], bool] | None:
     return test
 
 
+def _walk_items(items: Any, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
+    """`_walk` over the (key, value) pairs of a mapping."""
+    for key, item in items:
+        key = str(key)
+        if test is not None and test(key):
+            if encrypting:
+                _walk(item, path + (key,), True, None, True, found)
+            # unencrypted_*: a matching key leaves its whole subtree in the clear
+        else:
+            _walk(item, path + (key,), selected, test, encrypting, found)
+
+
 def _walk(node: Any, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
     """Append (path, problem) for every selected leaf below `node` that is not well encrypted.
 
     `selected`: the keys above decided that leaves here are encrypted; `test`: None once nothing below
     can change that (a key matched an encrypted_* rule)."""
     if isinstance(node, dict):
-        for key, item in node.items():
-            key = str(key)
-            if test is not None and test(key):
-                if encrypting:
-                    _walk(item, path + (key,), True, None, True, found)
-                # unencrypted_*: a matching key leaves its whole subtree in the clear
-            else:
-                _walk(item, path + (key,), selected, test, encrypting, found)
+        _walk_items(node.items(), path, selected, test, encrypting, found)
     elif isinstance(node, list):
         for index, item in enumerate(node):
             _walk(item, path + (index,), selected, test, encrypting, found)

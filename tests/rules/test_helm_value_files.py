@@ -38,7 +38,7 @@ def _values(tmp_path):
 
     data = yaml_rs.loads((tmp_path / "app.yaml").read_text(encoding="utf-8"))
     doc = Document(data, DocRef(str(tmp_path / "app.yaml"), "app.yaml"))
-    return next(embedded_values(doc, Context(root=str(tmp_path))))
+    return embedded_values(doc, Context(root=str(tmp_path)))[0]
 
 
 def test_files_merge_in_order_and_inline_values_win(tmp_path):

@@ -116,3 +116,34 @@ def test_encrypted_file_names():
     assert not is_encrypted_file_name(".sops.yaml")  # the sops configuration
     assert not is_encrypted_file_name("clusters/db.yaml")
     assert not is_encrypted_file_name("db.sops.yaml.bak")
+
+
+def test_selection_fields_are_sops_config_s():
+    from gitops_kit.secrets import static
+    from gitops_kit.secrets.sops_config import SELECTION_FIELDS
+
+    assert static._SELECTION_FIELDS == SELECTION_FIELDS
+
+
+@given(st.dictionaries(st.sampled_from(["encrypted_regex", "unencrypted_suffix", "encrypted_comment_regex", "mac", "age"]),
+                       st.sampled_from([None, "", "x", 0, 1, ["a"]]), max_size=4))
+def test_selection_is_selection_rule(meta):
+    from gitops_kit.secrets.static import selection
+
+    try:
+        expected = selection_rule(meta)
+    except SopsFileError:
+        expected = None
+    assert selection(meta) == expected
+
+
+_ENTRY = st.one_of(st.none(), st.just("x"), st.fixed_dictionaries({"recipient": st.sampled_from(["age1a", "age1b", "", None, 7])}))
+_ENTRIES = st.one_of(st.none(), st.just("age1scalar"), st.lists(_ENTRY, max_size=3))
+
+
+@given(st.fixed_dictionaries({}, optional={"age": _ENTRIES, "key_groups": st.one_of(
+    st.just("scalar"), st.lists(st.one_of(st.none(), st.fixed_dictionaries({}, optional={"age": _ENTRIES})), max_size=3))}))
+def test_age_recipients_are_sopsfile_s(meta):
+    from gitops_kit.secrets import sopsfile, static
+
+    assert static.age_recipients(meta) == sopsfile.age_recipients(meta)
