@@ -43,11 +43,9 @@ class GpuModel:
 @lru_cache(maxsize=1)
 def models() -> dict[str, GpuModel]:
     """Model name (and alias), upper-cased → geometry."""
-    import yaml_rs
+    from ._yaml import data_table
 
-    from ..resources import data_path
-
-    raw = yaml_rs.loads(data_path("mig-geometry.yaml").read_text(encoding="utf-8"))
+    raw = data_table("mig-geometry.yaml")
     found: dict[str, GpuModel] = {}
     for name, spec in raw["models"].items():
         profiles = {
@@ -120,13 +118,13 @@ def embedded_configs(data: Any, marker: str) -> Iterator[tuple[str, Any, str]]:
     """(data key, parsed value, raw text) of each ConfigMap `data` entry whose YAML has `marker` at top level."""
     if not isinstance(data, dict):
         return
-    import yaml_rs
+    from ._yaml import loads
 
     for key, text in data.items():
         if not isinstance(key, str) or not isinstance(text, str) or marker not in text:
             continue
         try:
-            parsed = yaml_rs.loads(text, parse_datetime=False)
+            parsed = loads(text, parse_datetime=False)
         except Exception:  # noqa: BLE001 — yaml_rs raises several error types; the rule reports it
             parsed = _UNPARSABLE
         if parsed is _UNPARSABLE or (isinstance(parsed, dict) and marker in parsed):

@@ -273,9 +273,9 @@ def _first_line(text: str) -> int:
 
 
 def _parse_yaml(text: str) -> Any:
-    import yaml_rs
+    from ._yaml import decode_error, loads
 
     try:
-        return yaml_rs.loads(text, parse_datetime=False)
-    except (yaml_rs.YAMLDecodeError, ValueError, RecursionError):
+        return loads(text, parse_datetime=False)
+    except (decode_error(), ValueError, RecursionError):
         return None  # a broken values string: the rules report missing keys, the Application fails to sync

@@ -26,11 +26,9 @@ _FLOATING_WORDS = {"", "*", "x", "X", "latest", "HEAD", "head", "main", "master"
 
 @lru_cache(maxsize=1)
 def table() -> Mapping[str, Any]:
-    import yaml_rs
+    from ._yaml import data_table
 
-    from ..resources import data_path
-
-    return yaml_rs.loads(data_path("chart-versions.yaml").read_text(encoding="utf-8"))["charts"]
+    return data_table("chart-versions.yaml")["charts"]
 
 
 def _parts(text: str) -> list[int | None]:

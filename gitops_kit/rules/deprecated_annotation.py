@@ -35,11 +35,9 @@ class DeprecatedAnnotation:
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[DeprecatedAnnotation, ...]:
-    import yaml_rs
+    from ._yaml import data_table
 
-    from ..resources import data_path
-
-    raw = yaml_rs.loads(data_path("deprecated-annotations.yaml").read_text(encoding="utf-8"))
+    raw = data_table("deprecated-annotations.yaml")
     return tuple(
         DeprecatedAnnotation(
             key=item["key"],

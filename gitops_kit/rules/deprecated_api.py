@@ -80,11 +80,9 @@ def _row(raw: Mapping[str, Any]) -> Deprecation:
 @lru_cache(maxsize=1)
 def table() -> Table:
     """The packaged deprecations table (read once, on first use)."""
-    import yaml_rs
+    from ._yaml import data_table
 
-    from ..resources import data_path
-
-    raw = yaml_rs.loads(data_path("deprecations.yaml").read_text(encoding="utf-8"))
+    raw = data_table("deprecations.yaml")
     rows = [_row(item) for item in raw["apis"]]
     return Table(dict(raw["latest"]), {(row.api_version, row.kind): row for row in rows})
 

@@ -21,11 +21,9 @@ _VERSION = r"^v?(\d+)\.(\d+)(?:\.(\d+))?"  # compiled on first use (re's cache)
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    import yaml_rs
+    from ._yaml import data_table
 
-    from ..resources import data_path
-
-    return yaml_rs.loads(data_path("gpu-operator-values.yaml").read_text(encoding="utf-8"))
+    return data_table("gpu-operator-values.yaml")
 
 
 def _version(text: Any) -> tuple[int, int, int] | None:

@@ -18,11 +18,12 @@ def chart_schema(chart: str) -> dict[str, Any] | None:
     """`schemas/charts/<chart>.json`, or None for charts gitops-kit has no schema for."""
     import json
 
-    from ..resources import schemas_path
+    from ..resources import schemas_location
 
     if chart not in _known_charts():
         return None  # never build a path from a chart name: it can be anything (300 characters, "../x")
-    return json.loads(schemas_path("charts", f"{chart}.json").read_text(encoding="utf-8"))
+    with open(schemas_location("charts", f"{chart}.json"), encoding="utf-8") as handle:
+        return json.loads(handle.read())
 
 
 @lru_cache(maxsize=None)
@@ -53,9 +54,11 @@ def _valid(chart: str, values: Any) -> bool:
 
 @lru_cache(maxsize=1)
 def _known_charts() -> frozenset[str]:
-    from ..resources import schemas_path
+    import os
 
-    return frozenset(p.name[: -len(".json")] for p in schemas_path("charts").iterdir() if p.name.endswith(".json"))
+    from ..resources import schemas_location
+
+    return frozenset(name[: -len(".json")] for name in os.listdir(schemas_location("charts")) if name.endswith(".json"))
 
 
 def _dotted(parts: Any) -> str:
