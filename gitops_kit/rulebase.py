@@ -21,7 +21,6 @@ index does not know yet is imported and used all the same.
 from __future__ import annotations
 
 import os
-import re
 
 from .model import DOCS_RULES, Document, RuleInfo, Severity, Violation
 
@@ -34,9 +33,16 @@ if TYPE_CHECKING:
     CollectFn = Callable[[Document, "Context"], Any]
     FinishFn = Callable[[list[Any], "Context"], Iterable[Violation]]
 
-_RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_LOWER_OR_DIGIT = _LOWER | frozenset("0123456789")
 _SCOPES = ("document", "scope", "repository", "load")
 _EMPTY: dict = {}
+
+
+def _is_rule_id(text: str) -> bool:
+    """kebab-case: `[a-z][a-z0-9]*(-[a-z0-9]+)*`, checked without a regex (every imported rule asks)."""
+    parts = text.split("-")
+    return bool(text) and text[0] in _LOWER and all(part and _LOWER_OR_DIGIT.issuperset(part) for part in parts)
 
 
 class Context:
@@ -202,7 +208,7 @@ class Rule(Selector):
         marker_keys: tuple[str, ...] = (),
         file_names: tuple[str, ...] = (),
     ) -> None:
-        if not _RULE_ID.match(id):
+        if not _is_rule_id(id):
             raise ValueError(f"rule id {id!r} is not kebab-case")
         if scope not in _SCOPES:
             raise ValueError(f"rule {id}: unknown scope {scope!r}")
@@ -318,10 +324,11 @@ def _module_names() -> list[str]:
 
 
 def _import(module_name: str) -> Rule:
-    import importlib
+    import sys  # __import__ + sys.modules: importlib's package is not needed (start-up)
 
     try:
-        module = importlib.import_module(f"{_PACKAGE}.{module_name}")
+        __import__(f"{_PACKAGE}.{module_name}")
+        module = sys.modules[f"{_PACKAGE}.{module_name}"]
     except Exception as err:  # noqa: BLE001 - a broken installation: one clear line (exit 2), not a traceback
         from .errors import UserError
 

@@ -48,18 +48,33 @@ class Deprecation:
 
 
 class Table:
-    __slots__ = ("latest", "by_api", "apis")
+    """The rows by (apiVersion, kind); a row becomes a `Deprecation` when an object first needs it
+    (a run over current APIs parses none of the versions)."""
 
-    def __init__(self, latest: Mapping[str, str], by_api: Mapping[tuple[str, str], Deprecation]) -> None:
+    __slots__ = ("latest", "_raw", "_rows", "apis")
+
+    def __init__(self, latest: Mapping[str, str], raw: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
         self.latest = latest
-        self.by_api = by_api
+        self._raw = raw
+        self._rows: dict[tuple[str, str], Deprecation] = {}
         #: every apiVersion with a row: one set lookup answers the objects on current APIs
-        self.apis = frozenset(api for api, _kind in by_api)
+        self.apis = frozenset(api for api, _kind in raw)
 
     def find(self, api_version: str, kind: str) -> Deprecation | None:
         if api_version not in self.apis:
             return None
-        return self.by_api.get((api_version, kind)) or self.by_api.get((api_version, ""))
+        key = (api_version, kind) if (api_version, kind) in self._raw else (api_version, "")
+        return self._row(key) if key in self._raw else None
+
+    def rows(self) -> list[Deprecation]:
+        """Every row, parsed (for tests and docs)."""
+        return [self._row(key) for key in self._raw]
+
+    def _row(self, key: tuple[str, str]) -> Deprecation:
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = _row(self._raw[key])
+        return row
 
 
 def _row(raw: Mapping[str, Any]) -> Deprecation:
@@ -83,8 +98,8 @@ def table() -> Table:
     from ._yaml import data_table
 
     raw = data_table("deprecations.yaml")
-    rows = [_row(item) for item in raw["apis"]]
-    return Table(dict(raw["latest"]), {(row.api_version, row.kind): row for row in rows})
+    rows = {(str(item["api-version"]), str(item.get("kind") or "")): item for item in raw["apis"]}
+    return Table(dict(raw["latest"]), rows)
 
 
 def _text(version: Version) -> str:

@@ -11,7 +11,7 @@ from gitops_kit.rulebase import Context
 from gitops_kit.rules import deprecated_api
 from gitops_kit.rules._versions import parse_version
 
-ROWS = sorted(deprecated_api.table().by_api.values(), key=lambda r: (r.component, r.api_version, r.kind))
+ROWS = sorted(deprecated_api.table().rows(), key=lambda r: (r.component, r.api_version, r.kind))
 
 
 def _doc(api_version: str, kind: str) -> Document:

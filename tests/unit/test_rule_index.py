@@ -35,3 +35,23 @@ def test_a_deployment_run_imports_only_the_rules_it_needs(tmp_path):
     assert "gitops_kit.rules.container_memory_limit" in loaded  # applies to Deployments
     for unrelated in ("gpu_mig_config", "gitlab_runner_values", "pod_security_policy", "helm_values_schema"):
         assert f"gitops_kit.rules.{unrelated}" not in loaded
+
+
+def test_a_rule_module_that_cannot_be_imported_is_one_clear_error():
+    import pytest
+
+    from gitops_kit.errors import UserError
+
+    with pytest.raises(UserError, match=r"rule module gitops_kit\.rules\.no_such_rule cannot be loaded \(ModuleNotFoundError"):
+        rulebase._import("no_such_rule")
+
+
+def test_rule_ids_are_kebab_case():
+    import itertools
+    import re
+
+    kebab = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+    for length in range(5):
+        for letters in itertools.product(["a", "9", "-", "A", "_"], repeat=length):
+            text = "".join(letters)
+            assert rulebase._is_rule_id(text) == bool(kebab.fullmatch(text)), text
