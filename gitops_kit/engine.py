@@ -150,6 +150,7 @@ class Engine:
                 file = doc.ref.file
                 if file is not last_file:
                     last_file, names = file, names_of(file)
+            scope_key = None
             found = dispatch.get((doc.kind, is_object, markers, names))
             checks, collectors = found if found is not None else rules_for(doc.kind, is_object, markers, names)
             # The hot loop: one call per (rule, document), no wrapper; a crash is isolated per rule.
@@ -177,7 +178,12 @@ class Engine:
                     violations.append((rule, _crash(rule, err, doc)))
                     continue
                 if record is not None:  # kept per rule and scope (a directory, an overlay, "" = repository)
-                    scope = "" if rule.scope == "repository" else (doc.overlay or _directory(doc.ref.file))
+                    if rule.scope == "repository":
+                        scope = ""
+                    else:
+                        if scope_key is None:
+                            scope_key = doc.overlay or _directory(doc.ref.file)
+                        scope = scope_key
                     by_scope = records.get(rule.id)
                     if by_scope is None:
                         by_scope = records[rule.id] = {}

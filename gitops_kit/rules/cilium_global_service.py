@@ -7,7 +7,7 @@ from ..rulebase import Context, Rule
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any, Iterable, Iterator
 
 GLOBAL = "service.cilium.io/global"
 #: annotation → its current name (Cilium still reads the legacy `io.cilium/*` aliases)
@@ -39,8 +39,13 @@ def _value_problem(key: str, value: Any, allowed: tuple[str, ...]) -> str | None
     return None
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
     annotations = doc.annotations
+    # most Services carry none of these annotations: no generator for them
+    return _check(annotations) if any(key in _BOOLEAN or key in _AFFINITY for key in annotations) else ()
+
+
+def _check(annotations: dict[str, Any]) -> Iterator[Violation]:
     global_service = is_global(annotations)
     for key, value in annotations.items():
         current = _BOOLEAN.get(key) or _AFFINITY.get(key)

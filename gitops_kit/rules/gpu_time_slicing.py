@@ -8,7 +8,7 @@ from ._gpu import embedded_configs, unparsable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Any, Iterable, Iterator
 
 _BOOLEAN_FIELDS = ("renameByDefault", "failRequestsGreaterThanOne")
 
@@ -53,8 +53,16 @@ def _sharing_problems(sharing: Any) -> Iterator[tuple[str, Severity | None]]:
                     yield f"{where}.{ignored} is ignored by the device plugin (not yet supported); remove it", Severity.WARNING
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
-    for key, parsed, _text in embedded_configs(doc.data.get("data"), "sharing"):
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
+    data = doc.data.get("data")
+    # embedded_configs only yields entries whose text holds the marker: an ordinary ConfigMap stops here
+    if not isinstance(data, dict) or not any(isinstance(text, str) and "sharing" in text for text in data.values()):
+        return ()
+    return _check(data)
+
+
+def _check(data: dict[str, Any]) -> Iterator[Violation]:
+    for key, parsed, _text in embedded_configs(data, "sharing"):
         path = ("data", key)
         if unparsable(parsed):
             yield Violation(f"data.{key} looks like a device-plugin config but is not valid YAML", path=path)
