@@ -40,6 +40,8 @@ class RuleSet:
         # (kind, is_object, markers, names) → (document rules, aggregate rules), filled on first use:
         # one dict lookup per document on the hot path
         self._dispatch: dict[tuple, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {}
+        #: whether some enabled rule selects objects by apiVersion (it is then part of the dispatch key)
+        self.by_api_version = any(entry.api_versions is not None for entry in self.entries.values())
         #: every marker key and file name pattern some enabled rule selects by
         self.marker_keys = tuple(sorted({key for entry in self.entries.values() for key in entry.marker_keys}))
         patterns = {pattern for entry in self.entries.values() for pattern in entry.file_names}
@@ -75,27 +77,25 @@ class RuleSet:
             return name_patterns(name, self.file_names)
         return ()
 
-    def _select(self, kind: str, is_object: bool, markers: tuple[str, ...], names: tuple[str, ...], aggregate: bool) -> tuple[Rule, ...]:
+    def _select(self, key: tuple, aggregate: bool) -> tuple[Rule, ...]:
         chosen = [
             rule_id
             for rule_id, entry in self.entries.items()
-            if entry.scope != "load"
-            and (entry.scope != "document") == aggregate
-            and entry.selects(kind, is_object, markers, names)
+            if entry.scope != "load" and (entry.scope != "document") == aggregate and entry.selects(*key)
         ]
         if not aggregate:  # documents rules run in a stable order: any-document, any-kind, by kind
             chosen.sort(key=lambda rule_id: (not self.entries[rule_id].any_document, self.entries[rule_id].kinds is not None))
         return tuple(self.get(rule_id) for rule_id in chosen)  # type: ignore[misc]
 
-    def rules_for(self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
-        """(document rules, aggregate rules) for such a document, each in a stable order."""
-        key = (kind, is_object, markers, names)
+    def rules_for(
+        self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = (), api_version: str = ""
+    ) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+        """(document rules, aggregate rules) for such a document, each in a stable order; `api_version`
+        counts only when some rule selects by it (`by_api_version`), else pass ""."""
+        key = (kind, is_object, markers, names, api_version)
         found = self._dispatch.get(key)
         if found is None:
-            found = self._dispatch[key] = (
-                self._select(kind, is_object, markers, names, aggregate=False),
-                self._select(kind, is_object, markers, names, aggregate=True),
-            )
+            found = self._dispatch[key] = (self._select(key, aggregate=False), self._select(key, aggregate=True))
         return found
 
 
@@ -141,6 +141,7 @@ class Engine:
         if ruleset.marker_keys:  # the marker keys present in any document of this file or render
             markers = tuple(key for key in ruleset.marker_keys if any(isinstance(doc.data, dict) and key in doc.data for doc in docs))
         names_of = ruleset.names_of if ruleset.file_names else None
+        by_api_version = ruleset.by_api_version
         last_file, names = None, ()
         for doc, is_object in zip(docs, objects):
             is_object = has_objects and is_object
@@ -151,8 +152,9 @@ class Engine:
                 if file is not last_file:
                     last_file, names = file, names_of(file)
             scope_key = None
-            found = dispatch.get((doc.kind, is_object, markers, names))
-            checks, collectors = found if found is not None else rules_for(doc.kind, is_object, markers, names)
+            api_version = doc.api_version if by_api_version and is_object else ""
+            found = dispatch.get((doc.kind, is_object, markers, names, api_version))
+            checks, collectors = found if found is not None else rules_for(doc.kind, is_object, markers, names, api_version)
             # The hot loop: one call per (rule, document), no wrapper; a crash is isolated per rule.
             for rule in checks:
                 try:

@@ -81,7 +81,8 @@ class Selector:
     A document reaches the rule when any of these holds:
 
     * `any_document`: always;
-    * it is a Kubernetes object (in a manifest file, or rendered) and `kinds` is None or holds its kind;
+    * it is a Kubernetes object (in a manifest file, or rendered), `kinds` is None or holds its kind, and
+      `api_versions` is None or holds its apiVersion;
     * `plain_documents` and it is not an object (values files, `.sops.yaml`, kustomization files, any
       document of a non-manifest file);
     * one of `marker_keys` is a top-level key of a document loaded (one file) or rendered (one overlay)
@@ -92,7 +93,7 @@ class Selector:
     can report on or record (the rule fixtures prove it), and the fewer others the better.
     """
 
-    __slots__ = ("kinds", "any_document", "plain_documents", "marker_keys", "file_names")
+    __slots__ = ("kinds", "api_versions", "any_document", "plain_documents", "marker_keys", "file_names")
 
     def __init__(
         self,
@@ -101,20 +102,24 @@ class Selector:
         plain_documents: bool = False,
         marker_keys: Iterable[str] = (),
         file_names: Iterable[str] = (),
+        api_versions: Iterable[str] | None = None,
     ) -> None:
         self.kinds = frozenset(kinds) if kinds is not None else None
+        self.api_versions = frozenset(api_versions) if api_versions is not None else None
         self.any_document = any_document
         self.plain_documents = plain_documents
         self.marker_keys = tuple(sorted(marker_keys))
         self.file_names = tuple(sorted(file_names))
 
-    def selects(self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> bool:
+    def selects(
+        self, kind: str, is_object: bool, markers: tuple[str, ...] = (), names: tuple[str, ...] = (), api_version: str = ""
+    ) -> bool:
         """`markers`: the marker keys present in the document's file or render; `names`: the
         `file_names` patterns its file name matches (`name_patterns` computes them)."""
         if self.any_document:
             return True
         if is_object:
-            if self.kinds is None or kind in self.kinds:
+            if (self.kinds is None or kind in self.kinds) and (self.api_versions is None or api_version in self.api_versions):
                 return True
         elif self.plain_documents:
             return True
@@ -131,6 +136,8 @@ class Selector:
             parts.append("any object")
         elif self.kinds:
             parts.append(", ".join(sorted(self.kinds)))
+        if parts and self.api_versions is not None:
+            parts[-1] += f" with one of {len(self.api_versions)} apiVersions"
         if self.plain_documents:
             parts.append("documents that are not objects (values files, configs)")
         if self.marker_keys:
@@ -141,7 +148,8 @@ class Selector:
 
     def index_fields(self) -> tuple:
         kinds = tuple(sorted(self.kinds)) if self.kinds is not None else None
-        return (kinds, self.any_document, self.plain_documents, self.marker_keys, self.file_names)
+        api_versions = tuple(sorted(self.api_versions)) if self.api_versions is not None else None
+        return (kinds, api_versions, self.any_document, self.plain_documents, self.marker_keys, self.file_names)
 
 
 def name_patterns(name: str, patterns: Iterable[str]) -> tuple[str, ...]:
@@ -156,7 +164,8 @@ class RuleEntry(Selector):
 
     def __init__(self, id: str, module: str, scope: str, selector: Selector, default_enabled: bool) -> None:  # noqa: A002
         super().__init__(
-            selector.kinds, selector.any_document, selector.plain_documents, selector.marker_keys, selector.file_names
+            selector.kinds, selector.any_document, selector.plain_documents, selector.marker_keys, selector.file_names,
+            selector.api_versions,
         )
         self.id = id
         self.module = module
@@ -168,14 +177,15 @@ class RuleEntry(Selector):
 
     @classmethod
     def from_tuple(cls, rule_id: str, fields: tuple) -> "RuleEntry":
-        module, scope, kinds, any_document, plain_documents, marker_keys, file_names, default_enabled = fields
-        return cls(rule_id, module, scope, Selector(kinds, any_document, plain_documents, marker_keys, file_names), default_enabled)
+        module, scope, kinds, api_versions, any_document, plain_documents, marker_keys, file_names, default_enabled = fields
+        selector = Selector(kinds, any_document, plain_documents, marker_keys, file_names, api_versions)
+        return cls(rule_id, module, scope, selector, default_enabled)
 
 
 class Rule(Selector):
     """One rule: its documentation (what, why, how to fix, examples) and its check functions.
 
-    * `kinds`, `any_document`, `plain_documents`, `marker_keys`, `file_names`: which documents reach the
+    * `kinds`, `api_versions`, `any_document`, `plain_documents`, `marker_keys`, `file_names`: which documents reach the
       rule (see `Selector`); by default every Kubernetes object. A rule that sees documents other than
       objects of its kinds checks `doc.manifest` / `doc.is_object` / the file name itself;
     * `good_example`: an example that passes, shown after the failing one in the docs;
@@ -207,6 +217,7 @@ class Rule(Selector):
         plain_documents: bool = False,
         marker_keys: tuple[str, ...] = (),
         file_names: tuple[str, ...] = (),
+        api_versions: Iterable[str] | None = None,
     ) -> None:
         if not _is_rule_id(id):
             raise ValueError(f"rule id {id!r} is not kebab-case")
@@ -216,7 +227,7 @@ class Rule(Selector):
             raise ValueError(f"document rule {id} needs check()")
         if scope in ("scope", "repository") and (collect is None or finish is None):
             raise ValueError(f"aggregate rule {id} needs collect() and finish()")
-        super().__init__(kinds, any_document, plain_documents, marker_keys, file_names)
+        super().__init__(kinds, any_document, plain_documents, marker_keys, file_names, api_versions)
         self.id = id
         self.severity = severity
         self.summary = summary
@@ -411,7 +422,7 @@ def index_source() -> str:
         "",
         "Generated by `python -m gitops_kit.rulebase --write-index`; do not edit. tests/unit/test_rule_index.py",
         "fails when it is stale. Fields: module, scope, then the selector (rulebase.Selector: kinds (None = every",
-        "object), any_document, plain_documents, marker_keys, file_names), default_enabled.",
+        "object), api_versions (None = any), any_document, plain_documents, marker_keys, file_names), default_enabled.",
         '"""',
         "",
         "INDEX = {",

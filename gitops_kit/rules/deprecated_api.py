@@ -157,6 +157,8 @@ RULE = Rule(
         "`--cilium-version`, `--target COMPONENT=X.Y`; unset means the latest release gitops-kit knows."
     ),
     fix="Change apiVersion to the replacement the finding names (convert the fields that changed; `flux migrate -f` does it for Flux).",
+    # objects on an apiVersion of the table (the usual object, on a current API, never reaches the rule)
+    api_versions=table().apis,
     check=check,
     example="""\
 apiVersion: batch/v1beta1

@@ -23,14 +23,16 @@ ROOT = Path(__file__).resolve().parents[2]
 NARROWED = sorted(
     rule_id
     for rule_id, entry in rule_entries().items()
-    if entry.scope != "load" and not entry.any_document and (entry.plain_documents or entry.marker_keys or entry.file_names)
+    if entry.scope != "load"
+    and not entry.any_document
+    and (entry.plain_documents or entry.marker_keys or entry.file_names or entry.api_versions is not None)
 )
 TREES = ["tests/fixtures/rules", "tests/fixtures/sops", "examples/flux-fleet", "examples/argocd-fleet"]
 
 
 def test_the_sops_fleet_and_secret_rules_are_narrowed():
     assert {"secret-not-encrypted", "sops-mac", "sops-rule-coverage", "flux-decryption", "ksops-decryption",
-            "fleet-cluster-identity", "fleet-mesh-consistency", "fleet-pod-cidr"} <= set(NARROWED)
+            "fleet-cluster-identity", "fleet-mesh-consistency", "fleet-pod-cidr", "deprecated-api"} <= set(NARROWED)
 
 
 class _Spy(RuleSet):
@@ -72,7 +74,7 @@ def _seeing_everything(rule: Rule, key: list, leaks: list) -> Rule:
     return Rule(
         id=rule.id, severity=rule.severity, summary=rule.summary, rationale=rule.rationale, fix=rule.fix, example=rule.example,
         scope=rule.scope, any_document=True, check=check if rule.check else None, collect=collect if rule.collect else None,
-        finish=rule.finish, marker_keys=rule.marker_keys, file_names=rule.file_names,
+        finish=rule.finish, marker_keys=rule.marker_keys, file_names=rule.file_names, api_versions=rule.api_versions,
     )
 
 
@@ -105,6 +107,14 @@ def test_selector_semantics():
     assert plain.selects("", False) and plain.selects("HelmRelease", False) and not plain.selects("Deployment", True)
     assert Selector().selects("Anything", True) and not Selector().selects("Anything", False)
     assert Selector(any_document=True).selects("", False)
+
+
+def test_api_versions_narrow_objects_only():
+    deprecated = Selector(api_versions={"batch/v1beta1"})
+    assert deprecated.selects("CronJob", True, api_version="batch/v1beta1")
+    assert not deprecated.selects("CronJob", True, api_version="batch/v1")
+    assert not Selector(kinds={"Job"}, api_versions={"batch/v1"}).selects("CronJob", True, api_version="batch/v1")
+    assert Selector(api_versions=(), plain_documents=True).selects("", False)
 
 
 def test_selector_descriptions():
