@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Rule
 from ._fleet import cluster_of
@@ -61,7 +63,12 @@ def collect(doc: Document, ctx: Context) -> list[Any] | None:
                 keys.update(str(k) for k in block)
                 data_key = data_key or field
         found_keys = frozenset(keys)
-        return Found(doc.name, doc.namespace, cluster_of(doc, fleet), _key_sets.setdefault(found_keys, found_keys), doc.ref, data_key)
+        # one record per Secret of the repository until the end: namespaces and clusters repeat, share them
+        cluster = cluster_of(doc, fleet)
+        return Found(
+            doc.name, sys.intern(doc.namespace), sys.intern(cluster) if cluster is not None else None,
+            _key_sets.setdefault(found_keys, found_keys), doc.ref, data_key,
+        )
     wanted = []
     for values in embedded_values(doc, ctx):
         runners = values.values.get("runners") if values.chart == "gitlab-runner" else None

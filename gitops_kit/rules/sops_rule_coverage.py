@@ -12,7 +12,7 @@ from ..secrets.static import selection as static_selection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Any, Iterator
 
     from ..secrets.sops_config import CreationRule
 
@@ -41,12 +41,13 @@ class Encrypted(Record):
 # the file being read is remembered here and attached to the file's first encrypted record, instead
 # of keeping a record for the first document of every file in the repository (the memory bar).
 _plain_first: list = [None]  # [(file, ref)] or [None]
-# every encrypted file of a repository usually has the same few recipients: share one set each
-_recipient_sets: dict[frozenset[str], frozenset[str]] = {}
+# every encrypted file of a repository usually has the same few recipients and the same selection rule:
+# share one set and one (field, value) pair each
+_shared_values: dict = {}
 
 
-def _shared(recipients: frozenset[str]) -> frozenset[str]:
-    return _recipient_sets.setdefault(recipients, recipients)
+def _shared(value: Any) -> Any:
+    return _shared_values.setdefault(value, value)
 
 
 def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
@@ -65,7 +66,7 @@ def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
     if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
         plain_first = remembered[1]
         _plain_first[0] = None
-    selection = static_selection(meta)  # None: more than one selection field (secret-not-encrypted reports it)
+    selection = _shared(static_selection(meta))  # None: more than one selection field (secret-not-encrypted reports it)
     listed = meta.get("pgp")
     pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
     return Encrypted(
