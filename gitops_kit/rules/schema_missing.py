@@ -25,6 +25,11 @@ class Defined(Record):
     keys: frozenset[tuple[str, str]]
 
 
+# (the run's Context, the (apiVersion, kind) pairs known to have a schema): most objects are of a
+# handful of kinds, answered by one set lookup instead of asking the schema service every time
+_with_schema: list = [None, set()]
+
+
 def collect(doc: Document, ctx: Context) -> Any:
     kind, api_version = doc.kind, doc.api_version
     if kind == "CustomResourceDefinition" and doc.group == "apiextensions.k8s.io":
@@ -32,9 +37,14 @@ def collect(doc: Document, ctx: Context) -> Any:
         return Defined(keys) if keys else None
     if not api_version or not kind or api_version.rpartition("/")[0] in NOT_API_GROUPS:
         return None
+    if _with_schema[0] is not ctx:
+        _with_schema[0], _with_schema[1] = ctx, set()
+    if (api_version, kind) in _with_schema[1]:
+        return None
     service = service_for(ctx.services, ctx.root, ctx.targets)
     try:
         if service.validator(api_version, kind) is not None:
+            _with_schema[1].add((api_version, kind))
             return None
     except UserError:
         return None  # schema-validation reports the broken schema at this object
