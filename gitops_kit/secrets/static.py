@@ -187,31 +187,37 @@ def _regex_test(pattern: str) -> Callable[[str], bool] | None:
 
 
 def _walk_items(items: Any, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
-    """`_walk` over the (key, value) pairs of a mapping."""
+    """Append (path, problem) for every selected leaf below these (key, value) pairs that is not well
+    encrypted. `selected`: the keys above decided that leaves here are encrypted; `test`: None once
+    nothing below can change that (a key matched an encrypted_* rule). Scalars are handled in the loop:
+    most leaves of a Secret (apiVersion, metadata.name…) are not selected and cost no call."""
     for key, item in items:
         key = str(key)
+        here, below = selected, test
         if test is not None and test(key):
-            if encrypting:
-                _walk(item, path + (key,), True, None, True, found)
-            # unencrypted_*: a matching key leaves its whole subtree in the clear
-        else:
-            _walk(item, path + (key,), selected, test, encrypting, found)
+            if not encrypting:
+                continue  # unencrypted_*: a matching key leaves its whole subtree in the clear
+            here, below = True, None
+        if isinstance(item, dict):
+            _walk_items(item.items(), path + (key,), here, below, encrypting, found)
+        elif isinstance(item, list):
+            _walk_list(item, path + (key,), here, below, encrypting, found)
+        elif here and not (item is None or item == ""):
+            problem = _leaf_problem(item)
+            if problem:
+                found.append((path + (key,), problem))
 
 
-def _walk(node: Any, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
-    """Append (path, problem) for every selected leaf below `node` that is not well encrypted.
-
-    `selected`: the keys above decided that leaves here are encrypted; `test`: None once nothing below
-    can change that (a key matched an encrypted_* rule)."""
-    if isinstance(node, dict):
-        _walk_items(node.items(), path, selected, test, encrypting, found)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            _walk(item, path + (index,), selected, test, encrypting, found)
-    elif selected and not (node is None or node == ""):
-        problem = _leaf_problem(node)
-        if problem:
-            found.append((path, problem))
+def _walk_list(items: list, path: Path, selected: bool, test: Callable[[str], bool] | None, encrypting: bool, found: list) -> None:
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            _walk_items(item.items(), path + (index,), selected, test, encrypting, found)
+        elif isinstance(item, list):
+            _walk_list(item, path + (index,), selected, test, encrypting, found)
+        elif selected and not (item is None or item == ""):
+            problem = _leaf_problem(item)
+            if problem:
+                found.append((path + (index,), problem))
 
 
 def _has_value(node: Any) -> bool:
