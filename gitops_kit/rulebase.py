@@ -137,7 +137,7 @@ class Selector:
         elif self.kinds:
             parts.append(", ".join(sorted(self.kinds)))
         if parts and self.api_versions is not None:
-            parts[-1] += f" with one of {len(self.api_versions)} apiVersions"
+            parts[-1] += f" on one of {len(self.api_versions)} listed apiVersions"
         if self.plain_documents:
             parts.append("documents that are not objects (values files, configs)")
         if self.marker_keys:
