@@ -14,7 +14,7 @@ from .config import Config, find_root, load_config
 from .discover import Discovery, SourcePath, discover
 from .errors import UserError
 from .loader import line_ignores, load_file, read_limited
-from .model import DocRef, Document, Finding, Report, Severity, Violation, object_setattr
+from .model import DocRef, Document, Finding, Report, Violation, object_setattr
 from .rulebase import Context, Rule, RuleEntry, load_rule, name_patterns, rule_entries
 
 TYPE_CHECKING = False
@@ -37,8 +37,8 @@ class RuleSet:
     def __init__(self, rules: Mapping[str, Rule | RuleEntry]) -> None:
         self.entries = dict(rules)
         self._rules: dict[str, Rule] = {rule_id: r for rule_id, r in self.entries.items() if isinstance(r, Rule)}
-        # (kind, is_object, markers, names) → (document rules, aggregate rules), filled on first use:
-        # one dict lookup per document on the hot path
+        # (kind, is_object, markers, names, api_version) → (document rules, aggregate rules), filled on
+        # first use: one dict lookup per document on the hot path
         self._dispatch: dict[tuple, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {}
         #: whether some enabled rule selects objects by apiVersion (it is then part of the dispatch key)
         self.by_api_version = any(entry.api_versions is not None for entry in self.entries.values())
