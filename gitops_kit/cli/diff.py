@@ -27,7 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--base", required=True, metavar="REF", help="git revision to compare with, e.g. origin/main")
     parser.add_argument(
         "-f", "--format", choices=["text", "markdown", "json"], default="text",
-        help="text (default), markdown (a pull-request comment, one collapsible section per overlay) or json",
+        help=(
+            "text (default), markdown (a pull-request comment, one collapsible section per overlay and per "
+            "Application whose Helm values change) or json"
+        ),
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write the diff to FILE (atomically) instead of stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
@@ -66,8 +69,10 @@ def compare(root: Path, config, ref: str, scopes: list[Path], bar=None):
     with tempfile.TemporaryDirectory(prefix="gitops-kit-diff-") as temp:
         old_root = _export(repo, commit, root, Path(temp))
         old_config = load_config(old_root) if old_root.is_dir() else None
-        new_sel = select(changes, build_index(root, config))
-        old_sel = select(changes, build_index(old_root, old_config)) if old_config is not None else None
+        new_index = build_index(root, config)
+        old_index = build_index(old_root, old_config) if old_config is not None else None
+        new_sel = select(changes, new_index)
+        old_sel = select(changes, old_index) if old_index is not None else None
         names = sorted(set(new_sel.overlays) | set(old_sel.overlays if old_sel else ()))
         if bar is not None:
             bar.start(2, f"rendering {len(names)} overlay(s) at {ref} and in the work tree")
@@ -80,8 +85,8 @@ def compare(root: Path, config, ref: str, scopes: list[Path], bar=None):
         # the Applications of the affected overlays and files, on each side with that side's values files
         # (the export is deleted when this block ends)
         values, value_notes = _values_diffs(
-            _applications(old_root, old, old_sel.files if old_sel else [], old_config),
-            _applications(root, new, new_sel.files, config),
+            _applications(old_root, old, _plain_files(old_sel, old_index) if old_sel else [], old_config),
+            _applications(root, new, _plain_files(new_sel, new_index), config),
             ref,
         )
     notes = [f"{len(changes)} changed file(s) since {ref}: {len(names)} of {new_sel.total} overlays affected", *value_notes]
@@ -167,6 +172,18 @@ def _is_application(data) -> bool:
     )
 
 
+def _plain_files(selection, index) -> list[str]:
+    """The affected YAML files outside the rendered overlays; a full run (`.gitops-kit.yaml` changed) lists
+    none, so then every such file of the repository (an Application there may read a changed values file)."""
+    if not selection.full:
+        return selection.files
+    roots = list(index.reads)
+    return sorted(
+        f for f in index.yaml_files
+        if not any(root == "." or f == root or f.startswith(root + "/") for root in roots)
+    )
+
+
 def _applications(root: Path, rendered: dict[str, list[dict]], files: list[str], config) -> dict[tuple, list[_ChartValues]]:
     """(where, object key) → the charts' values of each Argo CD Application of the rendered overlays (where:
     the overlay) and of the plain files (where: the file) on one side."""
@@ -227,7 +244,8 @@ def _problem_note(root: Path, obj: dict, message: str, path: tuple) -> str:
         return message
     file = posixpath.normpath(entry.partition("/")[2])
     line = _yaml_error_line(root / file) if "not valid YAML" in message else None
-    return f"{file}{f':{line}' if line else ''}: {message.replace(f'valueFiles entry {entry!r}: ', '')}"
+    message = message.replace(f"valueFiles entry {entry!r}: ", "").removeprefix(f"{entry.partition('/')[2]} ")
+    return f"{file}{f':{line}' if line else ''}: {message}"
 
 
 def _yaml_error_line(path: Path) -> int | None:

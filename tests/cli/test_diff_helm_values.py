@@ -131,8 +131,9 @@ def test_values_from_a_sops_values_file_are_never_shown(fleet):
     assert CANARY not in json_out and "mesh.cilium.io" not in json_out  # the old value is not shown either
 
 
-def test_a_values_file_that_does_not_parse_is_a_located_note(fleet):
+def test_a_values_file_that_does_not_parse_or_is_gone_is_a_located_note(fleet):
     (fleet / "clusters/c-001/values/cilium.yaml").write_text("cluster:\n  id: [2\n", encoding="utf-8")
+    (fleet / "clusters/c-001/values/kepler.yaml").unlink()
     result = run_cli("diff", "--base", "HEAD", "--format", "json", cwd=fleet)
     assert result.returncode == 0 and "Traceback" not in result.stderr
     payload = json.loads(result.stdout)
@@ -140,10 +141,14 @@ def test_a_values_file_that_does_not_parse_is_a_located_note(fleet):
     [note] = [n for n in payload["notifications"] if "cilium.yaml" in n]
     assert note.startswith("clusters/c-001/values/cilium.yaml:")
     assert "is not valid YAML (in the work tree; Helm values of Application argocd/cilium in clusters/c-001/apps not compared)" in note
+    [gone] = [n for n in payload["notifications"] if "kepler.yaml" in n]
+    assert gone.startswith("clusters/c-001/values/kepler.yaml: does not exist in this repository; Argo CD fails to sync")
+    assert gone.endswith("(in the work tree; Helm values of Application argocd/kepler in clusters/c-001/apps not compared)")
 
 
 def test_an_application_in_a_plain_file_and_an_unchanged_values_change(tmp_path):
-    """Applications outside any kustomization are read from their files; a comment-only change shows nothing."""
+    """Applications outside any kustomization are read from their files; a comment-only change shows nothing;
+    an inline `helm.values` string is merged over the values file."""
     root = tmp_path / "repo"
     (root / "apps").mkdir(parents=True)
     (root / "values").mkdir()
@@ -170,6 +175,9 @@ def test_an_application_in_a_plain_file_and_an_unchanged_values_change(tmp_path)
     out = _diff(root)
     assert "Helm values of Application argocd/runner (chart gitlab-runner 0.80.0) in apps/runner.yaml: 1 added, 2 changed\n" in out
     assert "  + checkInterval: added 5\n  ~ concurrent: 4 → 8\n  ~ runnerToken: changed (value hidden)\n" in out
+    # a changed .gitops-kit.yaml affects everything: the Applications of plain files are still found
+    (root / ".gitops-kit.yaml").write_text('targets:\n  kubernetes: "1.31"\n', encoding="utf-8")
+    assert "in apps/runner.yaml: 1 added, 2 changed\n" in _diff(root)
 
 
 # -- pure functions ---------------------------------------------------------------------------------
