@@ -91,7 +91,12 @@ def test_inline_values_are_merged_over_the_values_file_and_secret_keys_are_maske
     ]
     # the Application object itself changed too; its valuesObject holds a secret-looking key: hidden there as well
     assert "  ~ Application.argoproj.io argocd/cilium\n      spec.sources[0].helm.valuesObject: added (value hidden)\n" in text
-    assert "Zm9vYmFyYmF6cXV4" not in text
+    markdown = _diff(fleet, "--format", "markdown")  # _diff scans every output for the canary
+    assert "+ hubble.tls.server: added (value hidden)" in markdown
+    payload = json.loads(_diff(fleet, "--format", "json"))
+    [values] = payload["helm_values"]
+    assert {"path": "hubble.tls.server", "change": "added", "masked": True} in values["fields"]
+    assert "Zm9vYmFyYmF6cXV4" not in text + markdown + json.dumps(payload)
 
 
 def test_markdown_and_json_shapes(fleet):
