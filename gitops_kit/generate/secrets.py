@@ -18,6 +18,7 @@ from .names import GenerateError
 
 SOPS_CONFIG = ".sops.yaml"
 SECRET_SUFFIX = ".sops.yaml"
+MAX_CONCURRENT_SOPS = 4  # a fleet of many new clusters still starts a bounded number of sops processes
 
 
 def is_secret_path(path: str) -> bool:
@@ -102,13 +103,21 @@ def encrypt_new_secrets(files: Mapping[str, bytes], secret_paths: list[str], sop
     from ..secrets.sops import encrypt_bytes, find_sops
 
     find_sops()  # missing sops: one line with the install hint, before anything is written
-    encrypted: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory(prefix="gitops-kit-sops-") as temp:
         config_path = Path(temp) / SOPS_CONFIG
         config_path.write_bytes(sops_config)
-        for path in secret_paths:
-            encrypted[path] = encrypt_bytes(files[path], file_path=Path(temp) / path, config_path=config_path)
-    return encrypted
+
+        def encrypt(path: str) -> bytes:
+            return encrypt_bytes(files[path], file_path=Path(temp) / path, config_path=config_path)
+
+        if len(secret_paths) == 1:
+            return {secret_paths[0]: encrypt(secret_paths[0])}
+        from concurrent.futures import ThreadPoolExecutor
+
+        # each sops run is mostly process start-up: run them side by side (the threads only wait on pipes);
+        # results are taken in path order, so the first failing path is the one reported, every run
+        with ThreadPoolExecutor(max_workers=min(len(secret_paths), MAX_CONCURRENT_SOPS)) as pool:
+            return dict(zip(secret_paths, pool.map(encrypt, secret_paths)))
 
 
 def write_new_key(recipient: Recipient) -> Path | None:
