@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from .fleet import DEFAULT_POOL, Cluster, Fleet, cluster_for
 from .names import GenerateError, check_addons, check_cluster_name, check_kubernetes_version
 from .plan import MANIFEST_PATH, Plan, make_plan, parse_manifest, render_manifest, unified_diff
 from . import mesh_ca
+from .prefetch import Prefetch
 from .render import render_fleet
 from .secrets import SOPS_CONFIG, is_secret_path, secret_cluster, Recipient, choose_recipient, encrypt_new_secrets, sops_config_with_rule, write_new_key
 
@@ -157,6 +159,15 @@ def _secure(
 
 
 def generate(answers: Answers) -> Result:
+    prefetch = None if answers.dry_run else Prefetch(answers.repo, sops=True)
+    try:
+        return _generate(answers)
+    finally:
+        if prefetch is not None:
+            prefetch.wait()  # never leave a version check running behind the caller's back
+
+
+def _generate(answers: Answers) -> Result:
     fleet, cluster, files, plan, new_keys = prepare(answers)
     result = Result(cluster, plan)
     if plan.conflicts:
@@ -171,6 +182,9 @@ def generate(answers: Answers) -> Result:
         result.diffs += [unified_diff(p, _read_bytes(answers.repo / p), None) for p in plan.delete]
         return result
     if not plan.changes:
+        return result
+    if _is_new_repository(answers.repo):
+        _create_repository(answers, cluster, plan, new_keys, result)
         return result
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
@@ -240,30 +254,112 @@ def _restore(repo: Path, originals: dict[str, bytes | None], done: list[str]) ->
 
 def _validate_in_scratch(repo: Path, plan: Plan) -> None:
     """Run the validator over the repository as it will be; any finding stops generation before writing."""
-    from ..engine import validate
-
     with tempfile.TemporaryDirectory(prefix="gitops-kit-validate-") as temp:
         scratch = Path(temp) / "repo"
         if repo.is_dir():
             shutil.copytree(repo, scratch, ignore=shutil.ignore_patterns(".git"), symlinks=True)
         else:
             scratch.mkdir()
-        for path, content in plan.writes().items():
-            target = scratch / path
-            check_inside(target, scratch)  # the copy keeps symlinks: never write through one out of it
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        for path in plan.delete:
-            (scratch / path).unlink(missing_ok=True)
-        report = validate([scratch])
-        findings = list(report.findings)
-        if findings:
-            lines = [f"  {f.file}:{f.line}: {f.rule_id}: {f.message}" for f in findings[:10]]
-            more = f"\n  … and {len(findings) - 10} more" if len(findings) > 10 else ""
-            raise GenerateError(
-                f"the generated repository does not validate ({len(findings)} finding(s)); nothing was written "
-                "(please report this as a gitops-kit bug):\n" + "\n".join(lines) + more
-            )
+        _write_tree(scratch, plan)
+        _check(scratch)
+
+
+def _write_tree(scratch: Path, plan: Plan) -> None:
+    for path, content in plan.writes().items():
+        target = scratch / path
+        check_inside(target, scratch)  # a copied repository keeps its symlinks: never write through one out of it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    for path in plan.delete:
+        (scratch / path).unlink(missing_ok=True)
+
+
+def _check(scratch: Path) -> None:
+    from ..engine import validate
+
+    report = validate([scratch])
+    findings = list(report.findings)
+    if findings:
+        lines = [f"  {f.file}:{f.line}: {f.rule_id}: {f.message}" for f in findings[:10]]
+        more = f"\n  … and {len(findings) - 10} more" if len(findings) > 10 else ""
+        raise GenerateError(
+            f"the generated repository does not validate ({len(findings)} finding(s)); nothing was written "
+            "(please report this as a gitops-kit bug):\n" + "\n".join(lines) + more
+        )
+
+
+def _is_new_repository(repo: Path) -> bool:
+    return not os.path.lexists(repo) and repo.parent.is_dir()
+
+
+def _create_repository(answers: Answers, cluster: Cluster, plan: Plan, new_keys: list, result: Result) -> None:
+    """A repository that does not exist yet is built in a sibling folder, validated and committed there,
+    then renamed into place.
+
+    Nothing appears at the repository's path before the validation passed and the commit exists, and
+    the validated folder is the one that becomes the repository (no second write of every file). git and
+    the flush of the files to disk run while the validator waits on kubectl: they overlap instead of
+    following it. A failure anywhere removes the sibling folder, so the parent is left as it was."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = answers.repo
+    staging = _sibling_folder(repo)
+    try:
+        try:
+            _write_tree(staging, plan)
+        except OSError as err:
+            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+        paths = list(plan.writes())
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitops-kit-new-repo") as pool:
+            synced = pool.submit(_sync_files, staging, paths)
+            if answers.commit:
+                from .gitcommit import commit_paths
+
+                committed = pool.submit(commit_paths, staging, paths, f"gitops-kit: new cluster {cluster.name}")
+            _check(staging)  # on a finding the pool still waits for git before the folder is removed
+        try:
+            synced.result()
+        except OSError as err:
+            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+        if answers.commit:
+            from .gitcommit import CommitError
+
+            try:
+                result.committed = committed.result()
+            except CommitError as err:
+                raise GenerateError(f"git commit in {repo} failed: {err.detail}; nothing was written") from None
+        result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
+        try:
+            os.rename(staging, repo)  # a sibling: same file system, so one atomic step
+        except OSError as err:
+            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _sibling_folder(repo: Path) -> Path:
+    # os.mkdir, not mkdtemp: the folder becomes the repository, so it gets the usual mode (0777 minus the umask)
+    for _ in range(100):
+        candidate = repo.parent / f".{repo.name}.gitops-kit-{os.getpid()}-{os.urandom(4).hex()}"
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    raise GenerateError(f"writing {repo} failed (no free temporary name beside it); nothing was written")
+
+
+def _sync_files(root: Path, paths: list[str]) -> None:
+    """fsync each file, as fileio.atomic_write_bytes does for files written in place."""
+    for path in paths:
+        fd = os.open(root / path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -11,13 +11,22 @@ from .names import GenerateError
 _FALLBACK_IDENTITY = {"GIT_AUTHOR_NAME": "gitops-kit", "GIT_AUTHOR_EMAIL": "gitops-kit@localhost"}
 
 
+class CommitError(GenerateError):
+    """git failed; `detail` is git's own last line (or why git is not usable)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     """`git init` if needed, then commit exactly `paths`; returns the new commit's hex sha."""
     try:
         import git
     except ImportError as err:  # GitPython refuses to import without a working git executable
         detail = str(err).strip().splitlines()[0] if str(err).strip() else "git not found"
-        raise GenerateError(f"git commit in {repo_dir} failed: git is not usable ({detail}); install git or run with --no-commit") from None
+        detail = f"git is not usable ({detail}); install git or run with --no-commit"
+        raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
 
     try:
         repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)
@@ -35,8 +44,9 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
             repo.git.commit("-m", message, "--no-verify", "--", *paths, kill_after_timeout=timeout)
         return repo.head.commit.hexsha
     except git.GitCommandError as err:
-        detail = (err.stderr or str(err)).strip().splitlines()
-        raise GenerateError(f"git commit in {repo_dir} failed: {detail[-1] if detail else err} (files were written; commit them yourself)") from None
+        lines = (err.stderr or str(err)).strip().splitlines()
+        detail = lines[-1] if lines else str(err)
+        raise CommitError(f"git commit in {repo_dir} failed: {detail} (files were written; commit them yourself)", detail) from None
 
 
 def _identity_env(repo: object) -> dict[str, str]:

@@ -170,3 +170,86 @@ def test_user_edit_survives_until_force(fleet, capsys):
     assert tree_state(fleet) == before
     assert new(fleet, "c-002", flavor, "--force") == 0
     assert "# mine" not in edited.read_text() and "c-002" in edited.read_text()
+
+
+# A repository that does not exist yet is built in a hidden sibling folder and renamed into place:
+# on any failure neither the repository nor that folder may be left in the parent.
+
+
+@pytest.fixture
+def empty_parent(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    return parent
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
+def test_new_repository_is_renamed_into_place_committed_and_clean(empty_parent, flavor):
+    import git
+    import os
+
+    repo = empty_parent / "fleet"
+    assert new(repo, "c-001", flavor) == 0
+    assert sorted(os.listdir(empty_parent)) == ["fleet"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert repo.stat().st_mode & 0o777 == 0o777 & ~umask  # a usual folder, not a 0700 temporary one
+    committed = git.Repo(repo)
+    assert not committed.is_dirty(untracked_files=True)
+    assert committed.head.commit.message.strip() == "gitops-kit: new cluster c-001"
+    tracked = {item.path for item in committed.head.commit.tree.traverse() if item.type == "blob"}
+    on_disk = {p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and ".git" not in p.relative_to(repo).parts}
+    assert tracked == on_disk
+
+
+def test_new_repository_validation_failure_leaves_nothing(empty_parent, tmp_path, monkeypatch, capsys):
+    copied = tmp_path / "blueprints"
+    shutil.copytree(blueprints_module.blueprints_path(), copied)
+    pods = copied / "runners" / "configs" / "build-pods.yaml"
+    secret = f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\n  namespace: build-examples\nstringData:\n  token: {CANARY}\n"
+    pods.write_text(pods.read_text() + secret)
+    monkeypatch.setattr(blueprints_module, "blueprints_path", lambda *parts: copied.joinpath(*parts))
+    blueprints_module.load_blueprints.cache_clear()
+    try:
+        assert new(empty_parent / "fleet", "c-001", "flux") == 2
+    finally:
+        blueprints_module.load_blueprints.cache_clear()
+    err = capsys.readouterr().err
+    assert "does not validate" in err and "secret-not-encrypted" in err and CANARY not in err and "Traceback" not in err
+    assert list(empty_parent.iterdir()) == []
+    assert not (tmp_path / "keys").exists()  # new keys are written only once everything else worked
+
+
+def test_new_repository_git_failure_leaves_nothing(empty_parent, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "missing" / "index"))  # git add cannot write its index
+    assert new(empty_parent / "fleet", "c-001", "flux") == 2
+    err = capsys.readouterr().err
+    assert f"git commit in {empty_parent / 'fleet'} failed" in err and "nothing was written" in err
+    assert ".gitops-kit-" not in err and "Traceback" not in err and err.count("\n") == 1
+    assert list(empty_parent.iterdir()) == []
+    assert not (tmp_path / "keys").exists()
+
+
+@pytest.mark.parametrize("step", ["sync", "rename"])
+def test_new_repository_write_failure_leaves_nothing(empty_parent, monkeypatch, capsys, step):
+    import os
+
+    if step == "sync":
+        def fail(root, paths):
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(generator, "_sync_files", fail)
+    else:
+        real_rename = os.rename
+
+        def rename(source, target, *args, **kwargs):
+            if Path(target) == empty_parent / "fleet":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_rename(source, target, *args, **kwargs)
+
+        monkeypatch.setattr(os, "rename", rename)
+    assert new(empty_parent / "fleet", "c-001", "flux") == 2
+    err = capsys.readouterr().err
+    assert "writing" in err and "nothing was written" in err and "Traceback" not in err
+    assert list(empty_parent.iterdir()) == []
