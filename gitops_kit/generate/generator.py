@@ -161,13 +161,13 @@ def _secure(
 def generate(answers: Answers) -> Result:
     prefetch = None if answers.dry_run else Prefetch(answers.repo, sops=True)
     try:
-        return _generate(answers)
+        return _generate(answers, prefetch)
     finally:
         if prefetch is not None:
             prefetch.wait()  # never leave a version check running behind the caller's back
 
 
-def _generate(answers: Answers) -> Result:
+def _generate(answers: Answers, prefetch: Prefetch | None) -> Result:
     fleet, cluster, files, plan, new_keys = prepare(answers)
     result = Result(cluster, plan)
     if plan.conflicts:
@@ -186,6 +186,8 @@ def _generate(answers: Answers) -> Result:
     if _is_new_repository(answers.repo):
         _create_repository(answers, cluster, plan, new_keys, result)
         return result
+    if answers.commit and prefetch is not None:
+        prefetch.import_git()
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
     new_repo = not answers.repo.exists()

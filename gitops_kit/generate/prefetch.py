@@ -1,6 +1,9 @@
-"""Ask sops and kustomize/kubectl for their versions while the templates render.
+"""Work `new cluster` would otherwise wait for, done while it waits on something else.
 
-Both answers are remembered for the process (`secrets.sops.find_sops`, the renderer's version behind
+sops and kustomize/kubectl are asked for their versions while the templates render, and GitPython is
+imported while the validator waits on kubectl (adding a cluster to an existing repository).
+
+Both version answers are remembered for the process (`secrets.sops.find_sops`, the renderer's version behind
 `render.find_renderer`) and each costs a process start of ~0.04 s that would otherwise sit on the path
 between rendering and validating. Rendering the templates is pure Python on one core; the second core
 runs these meanwhile. Best effort only: a failure here is dropped, and the real call later raises it
@@ -15,11 +18,18 @@ from pathlib import Path
 
 class Prefetch:
     def __init__(self, repo: Path, *, sops: bool) -> None:
-        self._thread = threading.Thread(target=self._run, args=(repo, sops), name="gitops-kit-prefetch", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, args=(repo, sops), name="gitops-kit-prefetch", daemon=True)]
+        self._threads[0].start()
+
+    def import_git(self) -> None:
+        """Import GitPython (~0.03-0.05 s) while the validator waits on kubectl, not after it."""
+        thread = threading.Thread(target=_import_git, name="gitops-kit-import-git", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def wait(self) -> None:
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
     @staticmethod
     def _run(repo: Path, sops: bool) -> None:
@@ -37,3 +47,10 @@ class Prefetch:
             find_renderer(settings)
         except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
             pass
+
+
+def _import_git() -> None:
+    try:
+        import git  # noqa: F401
+    except Exception:  # noqa: BLE001 - no usable git: gitcommit's own import says so in one line
+        pass
