@@ -19,6 +19,14 @@ class CommitError(GenerateError):
         self.detail = detail
 
 
+def import_gitpython() -> None:
+    """Import GitPython ahead of `commit_paths` (from a thread, while something else waits)."""
+    try:
+        import git  # noqa: F401
+    except Exception:  # noqa: BLE001 - no usable git: commit_paths' own import says so in one line
+        pass
+
+
 def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     """`git init` if needed, then commit exactly `paths`; returns the new commit's hex sha."""
     try:

@@ -50,7 +50,6 @@ class Prefetch:
 
 
 def _import_git() -> None:
-    try:
-        import git  # noqa: F401
-    except Exception:  # noqa: BLE001 - no usable git: gitcommit's own import says so in one line
-        pass
+    from .gitcommit import import_gitpython
+
+    import_gitpython()
