@@ -22,7 +22,7 @@ Suppress a rule for one object with the annotation `ignore-check.gitops-kit.io/<
 
 def rule_markdown(rule: Rule, level: int = 1) -> str:
     h = "#" * level
-    kinds = ", ".join(sorted(rule.kinds)) if rule.kinds else ("any YAML document" if rule.any_document else "any object")
+    kinds = rule.describe()
     parts = [
         f"{h} {rule.id}\n",
         f"Severity: **{rule.severity.label}** · Scope: {rule.scope} · Applies to: {kinds}"

@@ -416,7 +416,7 @@ def prepare(data: Mapping[str, Any]) -> dict[str, Any]:
     """The object as the API server would see it: SOPS metadata set aside."""
     if "sops" in data and isinstance(data.get("sops"), dict):
         return {k: v for k, v in data.items() if k != "sops"}
-    return dict(data)
+    return data  # type: ignore[return-value] - read only: validators never change what they check
 
 
 def _jsonschema_rs():
@@ -465,6 +465,8 @@ class Validator:
                     return []
             compiled = self.compiled = _compile(self.schema)
         try:
+            if compiled.is_valid(data):  # the common case: no error objects, list or sort
+                return []
             errors = list(compiled.iter_errors(data))
         except (ValueError, TypeError, OverflowError):
             # non-string keys or integers beyond 64 bits: YAML allows them, JSON schema cannot see them

@@ -111,7 +111,7 @@ RULE = Rule(
         "`spec.decryption.provider: sops`; without it the encrypted Secret is applied with ENC[...] strings as its "
         "values (or rejected), and the workload fails at run time. The age key comes from `secretRef` (keys ending "
         "in `.agekey`). Each encrypted file is attributed to the Kustomization with the most specific spec.path. "
-        "Argo CD repositories decrypt with KSOPS instead: see ksops-decryption."
+        "Argo CD repositories decrypt with the sops-decrypt Config Management Plugin or KSOPS instead: see ksops-decryption."
     ),
     fix="Add `decryption: {provider: sops, secretRef: {name: sops-age}}` to the Kustomization's spec.",
     collect=collect,
