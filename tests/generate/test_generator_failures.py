@@ -99,8 +99,8 @@ def test_template_error_changes_nothing(fleet, tmp_path, monkeypatch, capsys):
     assert tree_state(fleet) == before
 
 
-def test_validation_failure_changes_nothing(fleet, tmp_path, monkeypatch, capsys):
-    # a real blueprint defect only the validator catches: a plaintext Secret among the runners' examples
+def _plant_plaintext_secret(tmp_path, monkeypatch) -> None:
+    """A real blueprint defect only the validator catches: a plaintext Secret among the runners' examples."""
     copied = tmp_path / "blueprints"
     shutil.copytree(blueprints_module.blueprints_path(), copied)
     pods = copied / "runners" / "configs" / "build-pods.yaml"
@@ -108,6 +108,10 @@ def test_validation_failure_changes_nothing(fleet, tmp_path, monkeypatch, capsys
     pods.write_text(pods.read_text() + secret)
     monkeypatch.setattr(blueprints_module, "blueprints_path", lambda *parts: copied.joinpath(*parts))
     blueprints_module.load_blueprints.cache_clear()
+
+
+def test_validation_failure_changes_nothing(fleet, tmp_path, monkeypatch, capsys):
+    _plant_plaintext_secret(tmp_path, monkeypatch)
     try:
         before = tree_state(fleet)
         assert new(fleet, "c-002", flavor_of(fleet)) == 2
@@ -204,13 +208,7 @@ def test_new_repository_is_renamed_into_place_committed_and_clean(empty_parent, 
 
 
 def test_new_repository_validation_failure_leaves_nothing(empty_parent, tmp_path, monkeypatch, capsys):
-    copied = tmp_path / "blueprints"
-    shutil.copytree(blueprints_module.blueprints_path(), copied)
-    pods = copied / "runners" / "configs" / "build-pods.yaml"
-    secret = f"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\n  namespace: build-examples\nstringData:\n  token: {CANARY}\n"
-    pods.write_text(pods.read_text() + secret)
-    monkeypatch.setattr(blueprints_module, "blueprints_path", lambda *parts: copied.joinpath(*parts))
-    blueprints_module.load_blueprints.cache_clear()
+    _plant_plaintext_secret(tmp_path, monkeypatch)
     try:
         assert new(empty_parent / "fleet", "c-001", "flux") == 2
     finally:
