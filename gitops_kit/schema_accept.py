@@ -25,6 +25,8 @@ _ANNOTATIONS = frozenset(
 )
 _MAX_DEPTH = 64
 _NULL = type(None)
+#: Python types whose JSON type is certain from the type alone (numbers need a look at the value)
+_PLAIN_TYPES = {dict: "object", str: "string", list: "array", bool: "boolean", _NULL: "null"}
 
 
 def accepts(schema: Any, instance: Any) -> bool:
@@ -81,34 +83,27 @@ def _satisfies(node: Any, value: Any, root: Any, depth: int) -> bool:
 
 
 def _has_type(value: Any, expected: Any) -> bool:
-    names = (expected,) if isinstance(expected, str) else expected
-    if not isinstance(names, (list, tuple)):
+    names = _type_names(expected)
+    if names is None:
         return False
     kind = type(value)
-    for name in names:
-        if name == "object":
-            if kind is dict and all(type(key) is str for key in value):
-                return True
-        elif name == "string":
-            if kind is str:
-                return True
-        elif name == "array":
-            if kind is list:
-                return True
-        elif name == "boolean":
-            if kind is bool:
-                return True
-        elif name == "null":
-            if kind is _NULL:
-                return True
-        elif name == "integer":
-            # 2**63 and beyond do not fit jsonschema_rs's numbers; 1.0 is an integer in JSON Schema
-            if (kind is int and -(2**63) <= value < 2**63) or (kind is float and value.is_integer() and abs(value) < 2**53):
-                return True
-        elif name == "number":
-            if (kind is int and -(2**63) <= value < 2**63) or (kind is float and value - value == 0):  # finite
-                return True
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is not None:
+        return plain in names and (plain != "object" or all(type(key) is str for key in value))
+    if kind is int:
+        # 2**63 and beyond do not fit jsonschema_rs's numbers
+        return ("integer" in names or "number" in names) and -(2**63) <= value < 2**63
+    if kind is float:
+        # 1.0 is an integer in JSON Schema; NaN and infinities are no JSON numbers at all
+        finite = value - value == 0
+        return finite and ("number" in names or ("integer" in names and value.is_integer() and abs(value) < 2**53))
     return False
+
+
+def _type_names(expected: Any) -> list[str] | tuple[str, ...] | None:
+    """A `type` keyword's names (a string or a list of them); None when it is neither."""
+    names = (expected,) if isinstance(expected, str) else expected
+    return names if isinstance(names, (list, tuple)) else None
 
 
 def _extra_properties_ok(node: dict[str, Any], expected: Any, value: dict[str, Any], root: Any, depth: int) -> bool:
@@ -153,14 +148,14 @@ def _certainly_rejects(option: Any, value: Any) -> bool:
         return False
     if any(key != "type" and key not in _ANNOTATIONS and not key.startswith("x-") for key in option):
         return False
-    names = (option["type"],) if isinstance(option["type"], str) else option["type"]
-    if not isinstance(names, (list, tuple)):
+    names = _type_names(option["type"])
+    if names is None:
         return False
     # rejected with certainty when the value's JSON type is plainly none of the listed ones
     kind = type(value)
-    json_type = {dict: "object", str: "string", list: "array", bool: "boolean", _NULL: "null"}.get(kind)
-    if json_type is not None:
-        return json_type not in names
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is not None:
+        return plain not in names
     if kind is int or kind is float:
         return "integer" not in names and "number" not in names
     return False
