@@ -9,7 +9,9 @@ for the duration of the import. The real package is imported later if anything a
 (jsonschema_rs does, to build its `ValidationError`, but only when a schema error is reported).
 
 If the layout of a future release differs, the functions fall back to the ordinary import, so
-the cost is speed, never correctness; tests/unit/test_native.py checks both paths.
+the cost is speed, never correctness; tests/unit/test_native.py checks both paths. One trace is
+left: a package imported later finds its extension in `sys.modules` (it is not loaded twice) but
+does not get it as an attribute (`yaml_rs._yaml_rs`); nothing in gitops-kit reads it that way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Any
 
 #: `duplicate_key_policy` values the yaml_rs extension accepts (the wrapper's StrEnum values)
 DUPLICATES_LAST_WINS = "last_wins"
@@ -32,6 +35,17 @@ def yaml_rs() -> ModuleType:
 
         module = sys.modules["yaml_rs._yaml_rs"]
     return module
+
+
+def yaml_loads(text: str, *, parse_datetime: bool = False) -> Any:
+    """`yaml_rs.loads(text)` through the extension: one document, or a list for a multi-document
+    stream; a repeated mapping key is an error (the wrapper's default policy)."""
+    return yaml_rs()._loads(text, parse_datetime=parse_datetime)
+
+
+def yaml_error() -> type[Exception]:
+    """`yaml_rs.YAMLDecodeError`, what `yaml_loads` raises on invalid YAML."""
+    return yaml_rs().YAMLDecodeError
 
 
 def jsonschema_rs() -> ModuleType:

@@ -177,18 +177,17 @@ def load_config(root: str | PathLike[str], path: str | PathLike[str] | None = No
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: configuration file not found")
-    from ._native import yaml_rs
+    from ._native import yaml_error, yaml_loads
 
-    yaml = yaml_rs()
     try:
         with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
         if "\x00" in text:  # yaml_rs stops at a NUL and would silently ignore the rest
             raise ConfigError(f"{path}: binary content (NUL bytes): not a YAML configuration file")
-        data = yaml._loads(text, parse_datetime=False)
+        data = yaml_loads(text)
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    except yaml.YAMLDecodeError as err:
+    except yaml_error() as err:
         first = str(err).splitlines()[0]
         raise ConfigError(f"{path}: invalid YAML: {first}") from None
     return parse_config(data, root=root, source=path)

@@ -25,9 +25,10 @@ _IGNORE_ANNOTATION = "ignore-check.gitops-kit.io/"
 _IGNORE_ALL_ANNOTATION = "gitops-kit.io/ignore-all"
 _IGNORE_COMMENT = re.compile(r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*)")
 
+# the extension's own call: the hot path passes alias limits and, for duplicates, a policy
 _yaml = _native.yaml_rs()
 _loads = _yaml._loads
-_YAMLDecodeError = _yaml.YAMLDecodeError
+_YAMLDecodeError = _native.yaml_error()
 _ALIAS_LIMITS = _yaml._AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=64)
 _NON_BLANK = re.compile(r"\S")
 #: the first line that is neither blank nor a comment

@@ -91,9 +91,9 @@ def gpu_models() -> dict[str, dict[str, dict[str, int]]]:
 def _read_yaml(path: Path) -> Any:
     """A packaged data file, through the fast loader (ruamel.yaml's pure-Python safe loader took
     ≈ 60 ms of every `new cluster` for these few files)."""
-    from .._native import yaml_rs
+    from .._native import yaml_loads
 
-    return yaml_rs()._loads(path.read_text(encoding="utf-8"), parse_datetime=False)
+    return yaml_loads(path.read_text(encoding="utf-8"))
 
 
 def check_gpu_model(model: str) -> str:

@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .._native import yaml_rs
+from .._native import yaml_error, yaml_loads
 from ..discover import KUSTOMIZATION_NAMES
-
-_yaml = yaml_rs()
 
 #: list fields whose items are paths (files or directories) read by kustomize
 _PATH_LISTS = ("resources", "bases", "components", "crds", "configurations", "transformers", "generators", "validators")
@@ -118,8 +116,8 @@ def read_kustomization(repo: Path, root: str) -> KustomizationFile | None:
     rel_file = found.relative_to(repo).as_posix()
     result = KustomizationFile(root=root, file=rel_file, path=str(found))
     try:
-        data = _yaml._loads(found.read_text(encoding="utf-8-sig"), parse_datetime=False)
-    except (OSError, UnicodeDecodeError, _yaml.YAMLDecodeError, RecursionError):
+        data = yaml_loads(found.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml_error(), RecursionError):
         result.readable = False  # the loader reports the syntax error; kustomize reports the build error
         return result
     if not isinstance(data, dict):

@@ -15,16 +15,16 @@ if TYPE_CHECKING:
 
 def loads(text: str, parse_datetime: bool = True) -> Any:
     """`yaml_rs.loads(text, parse_datetime=…)` (duplicate keys are an error, as there)."""
-    from .._native import yaml_rs
+    from .._native import yaml_loads
 
-    return yaml_rs()._loads(text, parse_datetime=parse_datetime, alias_limits=None, duplicate_key_policy="error")
+    return yaml_loads(text, parse_datetime=parse_datetime)
 
 
 def decode_error() -> type[Exception]:
     """`yaml_rs.YAMLDecodeError`."""
-    from .._native import yaml_rs
+    from .._native import yaml_error
 
-    return yaml_rs().YAMLDecodeError
+    return yaml_error()
 
 
 def data_table(name: str) -> Any:

@@ -47,11 +47,11 @@ def function_exec_path(data: dict[str, Any]) -> str | None:
     text = annotations.get(FUNCTION_ANNOTATION) if isinstance(annotations, dict) else None
     if not isinstance(text, str):
         return None
-    import yaml_rs
+    from .._native import yaml_error, yaml_loads
 
     try:
-        spec = yaml_rs.loads(text, parse_datetime=False)
-    except (yaml_rs.YAMLDecodeError, RecursionError):
+        spec = yaml_loads(text)
+    except (yaml_error(), RecursionError):
         return None
     exec_spec = spec.get("exec") if isinstance(spec, dict) else None
     path = exec_spec.get("path") if isinstance(exec_spec, dict) else None
