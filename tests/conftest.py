@@ -47,6 +47,19 @@ def copy_tree(source: Path, target: Path) -> Path:
     return target
 
 
+def commit_all(repo_dir: Path, message: str = "base") -> "git.Repo":
+    """`git init` (unless it is a repository already) with a test identity, then commit every file."""
+    import git
+
+    repo = git.Repo.init(repo_dir) if not (repo_dir / ".git").exists() else git.Repo(repo_dir)
+    with repo.config_writer() as cfg:
+        cfg.set_value("user", "name", "test")
+        cfg.set_value("user", "email", "test@example.org")
+    repo.git.add("-A")
+    repo.index.commit(message)
+    return repo
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None):
     """Run the real CLI in a subprocess (`python -m gitops_kit`)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}

@@ -16,27 +16,17 @@ import git
 import pytest
 
 from gitops_kit.changes import Change, Facts, FluxRef, RepoIndex, select
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, commit_all, run_cli
 
 sys.path.insert(0, str(ROOT / "bench"))
 import corpus  # noqa: E402  (bench/corpus.py: the deterministic fleet corpus)
-
-
-def _commit_all(repo_dir: Path, message: str = "fleet") -> git.Repo:
-    repo = git.Repo.init(repo_dir) if not (repo_dir / ".git").exists() else git.Repo(repo_dir)
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "test")
-        cfg.set_value("user", "email", "test@example.org")
-    repo.git.add("-A")
-    repo.index.commit(message)
-    return repo
 
 
 @pytest.fixture(scope="module")
 def corpus_fleet(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("corpus") / "fleet"
     corpus.write_fleet(root, 20)
-    _commit_all(root)
+    commit_all(root, "fleet")
     return root
 
 
@@ -254,7 +244,7 @@ def test_select_config_change_means_everything():
 def test_argocd_values_file_change_validates_its_application_and_the_fleet_rules_see_every_cluster(tmp_path):
     repo = tmp_path / "argo"
     shutil.copytree(ROOT / "examples" / "argocd-fleet", repo)
-    _commit_all(repo)
+    commit_all(repo, "fleet")
     values = repo / "clusters" / "cilium-001" / "values" / "cilium.yaml"
     text = values.read_text(encoding="utf-8")
     assert "\n  id: 1\n" in text
@@ -290,7 +280,7 @@ def twenty_clusters(tmp_path_factory) -> Path:
             if index == 0:  # the default pool holds 16 clusters of /16: a bigger fleet records a bigger pool
                 config = repo / ".gitops-kit.yaml"
                 config.write_text(config.read_text(encoding="utf-8").replace("10.96.0.0/12", "10.64.0.0/10"), encoding="utf-8")
-    _commit_all(repo)
+    commit_all(repo, "fleet")
     return repo
 
 

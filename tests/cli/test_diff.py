@@ -7,11 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
-import git
 import pytest
 
 from gitops_kit.diff import diff_objects, render_markdown, diff_overlay
-from tests.conftest import CANARY, run_cli
+from tests.conftest import CANARY, commit_all, run_cli
 
 ENC_OLD = "ENC[AES256_GCM,data:Zm9vYmFyYmF6cXV4,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFn,type:str]"
 ENC_NEW = "ENC[AES256_GCM,data:cXV1eHF1dXhxdXV4,iv:bmV3bmV3bmV3bmV3bmV3bg==,tag:bmV3dGFnbmV3dGFn,type:str]"
@@ -73,12 +72,7 @@ def committed(tmp_path_factory) -> Path:
         "gone/kustomization.yaml": "resources: [cm.yaml]\n",
         "gone/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: web}\n",
     })
-    repo = git.Repo.init(root)
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "test")
-        cfg.set_value("user", "email", "test@example.org")
-    repo.git.add("-A")
-    repo.index.commit("base")
+    commit_all(root)
     return root
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from gitops_kit.cli import main
 from gitops_kit.diff import diff_objects, diff_values, secret_key
-from tests.conftest import CANARY, run_cli
+from tests.conftest import CANARY, commit_all, run_cli
 
 CLUSTERS = ("c-001", "c-002")
 ENC = "ENC[AES256_GCM,data:Zm9vYmFyYmF6cXV4,iv:aXZpdml2aXZpdml2aXZpdg==,tag:dGFndGFndGFndGFn,type:str]"
@@ -167,12 +167,7 @@ def test_an_application_in_a_plain_file_and_an_unchanged_values_change(tmp_path)
         encoding="utf-8",
     )
     (root / "values/runner.yaml").write_text("concurrent: 2\nrunnerToken: old\n", encoding="utf-8")
-    repo = git.Repo.init(root)
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "test")
-        cfg.set_value("user", "email", "test@example.org")
-    repo.git.add("-A")
-    repo.index.commit("base")
+    commit_all(root)
     (root / "values/runner.yaml").write_text("# tuned\nconcurrent: 2\nrunnerToken: old\n", encoding="utf-8")
     assert "Helm values" not in _diff(root)
     (root / "values/runner.yaml").write_text(f"concurrent: 2\nrunnerToken: {CANARY}\ncheckInterval: 5\n", encoding="utf-8")

@@ -16,12 +16,11 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import git
 import pytest
 import jsonschema
 import yaml
 
-from tests.conftest import FIXTURES, ROOT, copy_tree
+from tests.conftest import FIXTURES, ROOT, commit_all, copy_tree
 
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 GITLAB = yaml.safe_load((ROOT / "templates/gitlab-ci.yml").read_text(encoding="utf-8"))
@@ -58,12 +57,7 @@ def _step_env(name: str, inputs: dict[str, str], base: str = "") -> dict[str, st
 def _pull_request(tmp_path: Path) -> tuple[Path, str]:
     """The fixture repository committed as the PR base, then one new file with a duplicate key."""
     repo_dir = _fixture_repo(tmp_path)
-    repo = git.Repo.init(repo_dir)
-    with repo.config_writer() as cfg:
-        cfg.set_value("user", "name", "test")
-        cfg.set_value("user", "email", "test@example.org")
-    repo.git.add("-A")
-    base = repo.index.commit("base").hexsha
+    base = commit_all(repo_dir).head.commit.hexsha
     (repo_dir / "new.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, namespace: d}\ndata:\n  k: a\n  k: b\n", encoding="utf-8"
     )
