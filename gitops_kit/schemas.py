@@ -33,7 +33,6 @@ SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(28, 38))
 DEFAULT_VERSION = SUPPORTED_VERSIONS[-1]
 DEFAULT_TEMPLATE = "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
 _TEMPLATE_VAR = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
-_ENC = re.compile(r"^ENC\[[A-Z0-9_]+,data:")
 
 
 #: groups whose "objects" are tool configuration, never sent to an API server: no schema expected
@@ -630,10 +629,6 @@ def service_for(services: Mapping[str, Any], root: str = ".", targets: Mapping[s
 @lru_cache(maxsize=8)
 def _default_service(root: str, version: str) -> SchemaService:
     return SchemaService(SchemaSettings(kubernetes=minor_version(version), root=root))
-
-
-def is_encrypted_value(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ENC.match(value))
 
 
 def service_from_config(config: Any) -> Any:

@@ -58,12 +58,6 @@ def existing_fleet(repo: Path) -> Fleet | None:
     return read_fleet(_read_text(repo / CONFIG_NAME))
 
 
-def existing_flavor(repo: Path) -> str | None:
-    """The flavour recorded in the repository's fleet, if there is one."""
-    fleet = existing_fleet(repo)
-    return fleet.flavor if fleet else None
-
-
 def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
     """Everything up to the plan; reads the repository, writes nothing (new age keys are returned, not written)."""
     name = check_cluster_name(answers.name)
