@@ -197,6 +197,20 @@ def require_version(name: str, found: tuple[int, int, int] | None, minimum: tupl
         )
 
 
+# kustomize (and kubectl's built-in copy) is a short-lived Go process whose run is mostly
+# allocation: parsing its built-in OpenAPI schema for a strategic-merge patch costs ~0.1 s of CPU, a
+# third of it garbage collection of a heap that is about to be thrown away. Collecting less often
+# (a bigger heap goal, still capped by a soft memory limit, so a huge overlay is collected as usual)
+# measured 0.155 s -> 0.09 s of CPU and 0.12 s -> 0.09 s of wall time for such an overlay.
+# A value the user set for either variable wins.
+GO_BATCH_ENV = {"GOGC": "800", "GOMEMLIMIT": "1GiB"}
+
+
+def go_batch_env() -> dict[str, str]:
+    """Go runtime settings for a short batch run of a Go tool, the user's own settings first."""
+    return {name: os.environ.get(name, default) for name, default in GO_BATCH_ENV.items()}
+
+
 def minimal_env(extra: Mapping[str, str] | None = None, keep: Sequence[str] = ()) -> dict[str, str]:
     """A small environment for a subprocess: PATH, HOME, locale, plus `keep`ed variables and `extra`."""
     names = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", *keep)

@@ -168,7 +168,7 @@ def _render_one(
     try:
         if ksops is None:
             directory = repo / root if root != "." else repo
-            result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env())
+            result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env(tools.go_batch_env()))
             where = repo
         else:
             result, where = _render_with_ksops(repo, root, renderer, settings, ksops, directories, files)
@@ -194,7 +194,7 @@ def _render_with_ksops(
         mirror, extra = prepare(repo, Path(scratch), ksops, directories, files)
         directory = mirror / root if root != "." else mirror
         args = [*renderer.command, *FLAGS, *PLUGIN_FLAGS, str(directory)]
-        return tools.run(args, timeout=settings.timeout, cwd=mirror, env=tools.minimal_env(extra)), mirror
+        return tools.run(args, timeout=settings.timeout, cwd=mirror, env=tools.minimal_env({**tools.go_batch_env(), **extra})), mirror
 
 
 def _parse_render(output: bytes) -> list[object]:
@@ -239,7 +239,10 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
     plans = _ksops_plans(repo, graph, roots, index, result)
     workers = max(1, min(settings.jobs, len(roots)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda r: (r, _render_one(repo, graph, r, renderer, settings, plans.get(r))), roots))
+        # the slowest renders start first, so the last one to finish is not a slow one started last;
+        # results are still merged in `roots` order, so the output does not depend on timing
+        started = {r: pool.submit(_render_one, repo, graph, r, renderer, settings, plans.get(r)) for r in _slowest_first(graph, roots)}
+        outcomes = [(r, started[r].result()) for r in roots]
     for root, outcome in outcomes:
         if outcome.problem is not None or outcome.output is None:
             if outcome.problem is not None:
@@ -254,6 +257,20 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
         result.overlays[root] = [index.document(root, obj) for obj in objects]
     _substitute(result, kustomizations, sources)
     return result
+
+
+def _slowest_first(graph: Graph, roots: list[str]) -> list[str]:
+    """`roots` ordered by a guess at their render time, slowest first.
+
+    A strategic-merge patch makes kustomize parse its built-in OpenAPI schema (~0.06-0.1 s, more than
+    the rest of a typical overlay), so overlays with one come first, then the ones reading more files."""
+
+    def cost(root: str) -> tuple[bool, int]:
+        closure = graph.closure(root)
+        patched = any(k.data.get("patches") or k.data.get("patchesStrategicMerge") for k in closure)
+        return patched, sum(len(k.inputs) + len(k.includes) for k in closure)
+
+    return sorted(roots, key=cost, reverse=True)
 
 
 def _ksops_plans(repo: Path, graph: Graph, roots: list[str], index: SourceIndex, result: RenderResult) -> "dict[str, Plan]":

@@ -1,0 +1,86 @@
+"""How overlays are handed to kustomize: slowest first, with Go runtime settings for a short batch run."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+from gitops_kit import tools
+from gitops_kit.engine import validate
+from gitops_kit.render import _slowest_first
+from gitops_kit.render.graph import build_graph
+
+from .test_render import CONFIGMAP, write
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("kubectl") is None and shutil.which("kustomize") is None, reason="no kubectl or kustomize installed"
+)
+
+PATCH = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: slow\n"
+
+
+def fleet(root):
+    files = {"base/kustomization.yaml": "resources:\n  - settings.yaml\n", "base/settings.yaml": CONFIGMAP}
+    # "a-plain" sorts first but reads one file; "b-wide" reads more; "c-patched" has a strategic-merge patch
+    files["a-plain/kustomization.yaml"] = "resources:\n  - settings.yaml\n"
+    files["a-plain/settings.yaml"] = CONFIGMAP
+    files["b-wide/kustomization.yaml"] = "namePrefix: b-\nresources:\n  - ../base\n  - one.yaml\n  - two.yaml\n"
+    files["b-wide/one.yaml"] = CONFIGMAP.replace("settings", "one")
+    files["b-wide/two.yaml"] = CONFIGMAP.replace("settings", "two")
+    files["c-patched/kustomization.yaml"] = "namePrefix: c-\nresources:\n  - ../base\npatches:\n  - path: patch.yaml\n"
+    files["c-patched/patch.yaml"] = PATCH
+    return write(root, files)
+
+
+def test_overlays_with_a_strategic_merge_patch_start_first_then_the_widest(tmp_path):
+    repo = fleet(tmp_path / "repo")
+    roots = ["a-plain", "b-wide", "c-patched"]
+    graph = build_graph(repo, roots)
+    assert graph.top_level == roots
+    assert _slowest_first(graph, graph.top_level) == ["c-patched", "b-wide", "a-plain"]
+
+
+def test_start_order_does_not_change_the_report(tmp_path, monkeypatch):
+    """Renders finish in any order; the report is the same as when they are started in name order."""
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache-1"))
+    repo = fleet(tmp_path / "repo")
+    (repo / "c-patched/extra.yaml").write_text(CONFIGMAP.replace("settings", "extra").replace("v1\n", "v1beta1\n", 1))
+    first = validate([repo])
+    import gitops_kit.render as render
+
+    monkeypatch.setattr(render, "_slowest_first", lambda graph, roots: list(reversed(roots)))
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache-2"))  # render again, in the other order
+    second = validate([repo])
+    assert first.findings, "the plain v1beta1 ConfigMap is reported"
+    assert first.findings == second.findings and first.overlays == second.overlays == 3
+
+
+def test_kustomize_runs_with_batch_go_settings_unless_the_user_set_them(tmp_path, monkeypatch):
+    repo = fleet(tmp_path / "repo")
+    seen: list[dict[str, str]] = []
+    lock = threading.Lock()
+    real = tools.run
+
+    def spy(args, **kwargs):
+        if "--load-restrictor" in args:
+            with lock:
+                seen.append(dict(kwargs.get("env") or {}))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(tools, "run", spy)
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache-1"))
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    validate([repo])
+    assert len(seen) == 3
+    assert all(env.get("GOGC") == "800" and env.get("GOMEMLIMIT") == "1GiB" for env in seen)
+
+    seen.clear()
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache-2"))
+    monkeypatch.setenv("GOGC", "50")
+    monkeypatch.setenv("GOMEMLIMIT", "64MiB")
+    validate([repo])
+    assert len(seen) == 3
+    assert all(env.get("GOGC") == "50" and env.get("GOMEMLIMIT") == "64MiB" for env in seen)
