@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..config import CONFIG_NAME
 from ..fileio import atomic_write_bytes, check_inside
@@ -84,14 +85,18 @@ def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, l
     fleet = fleet.with_cluster(cluster)
     files = render_fleet(fleet)
     manifest = parse_manifest(_read_text(repo / MANIFEST_PATH))
-    files, new_keys = _secure(repo, fleet, cluster, answers, files)
-    files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
     create_only = frozenset(
         p for p in files if p.rsplit("/", 1)[-1] in BOOTSTRAP_PLACEHOLDERS or is_secret_path(p)
     )
-    # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
-    # deterministic (ciphertext differs on every encryption) and such files are never deleted
-    files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
+
+    def meanwhile() -> None:
+        """What needs no ciphertext, done while sops encrypts (after `.sops.yaml` has its rules)."""
+        files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
+        # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
+        # deterministic (ciphertext differs on every encryption) and such files are never deleted
+        files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
+
+    files, new_keys = _secure(repo, fleet, cluster, answers, files, meanwhile)
     current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
     plan = make_plan(
         files, current, manifest, managed=frozenset({CONFIG_NAME, MANIFEST_PATH}), force=answers.force, create_only=create_only
@@ -113,9 +118,11 @@ def _with_settings(fleet: Fleet, answers: Answers) -> Fleet:
 
 
 def _secure(
-    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes]
+    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes], meanwhile: Callable[[], None]
 ) -> tuple[dict[str, bytes], list[Recipient]]:
-    """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules."""
+    """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules.
+
+    `meanwhile` runs once `.sops.yaml` is final, while sops encrypts."""
     secret_paths = [p for p in files if is_secret_path(p)]
     sops_text = _read_text(repo / SOPS_CONFIG)
     new_keys: list[Recipient] = []
@@ -147,21 +154,21 @@ def _secure(
     if answers.dry_run:
         for path in to_encrypt:
             files[path] = b"# (SOPS-encrypted Secret: encrypted when written)\n"
+        meanwhile()
     else:
-        files.update(encrypt_new_secrets(files, to_encrypt, files[SOPS_CONFIG]))
+        files.update(encrypt_new_secrets(files, to_encrypt, files[SOPS_CONFIG], meanwhile))
     return files, new_keys
 
 
 def generate(answers: Answers) -> Result:
-    prefetch = None if answers.dry_run else Prefetch(answers.repo, sops=True)
+    prefetch = Prefetch(answers.repo, tools=not answers.dry_run, git=answers.commit and not answers.dry_run)
     try:
         return _generate(answers, prefetch)
     finally:
-        if prefetch is not None:
-            prefetch.wait()  # never leave a version check running behind the caller's back
+        prefetch.wait()  # never leave a version check or the commit worker running behind the caller's back
 
 
-def _generate(answers: Answers, prefetch: Prefetch | None) -> Result:
+def _generate(answers: Answers, prefetch: Prefetch) -> Result:
     fleet, cluster, files, plan, new_keys = prepare(answers)
     result = Result(cluster, plan)
     if plan.conflicts:
@@ -178,19 +185,15 @@ def _generate(answers: Answers, prefetch: Prefetch | None) -> Result:
     if not plan.changes:
         return result
     if _is_new_repository(answers.repo):
-        _create_repository(answers, cluster, plan, new_keys, result)
+        _create_repository(answers, cluster, plan, new_keys, result, prefetch)
         return result
-    if answers.commit and prefetch is not None:
-        prefetch.import_git()
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
     new_repo = not answers.repo.exists()
     originals = _write_all(answers.repo, plan)
     if answers.commit:
-        from .gitcommit import commit_paths
-
         try:
-            result.committed = commit_paths(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
+            result.committed = prefetch.commit(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
         except GenerateError as err:
             # a failure leaves the repository as it was: the files go back too, not only the index
             if new_repo:
@@ -288,7 +291,7 @@ def _is_new_repository(repo: Path) -> bool:
     return not os.path.lexists(repo) and repo.parent.is_dir()
 
 
-def _create_repository(answers: Answers, cluster: Cluster, plan: Plan, new_keys: list, result: Result) -> None:
+def _create_repository(answers: Answers, cluster: Cluster, plan: Plan, new_keys: list, result: Result, prefetch: Prefetch) -> None:
     """A repository that does not exist yet is built in a sibling folder, validated and committed there,
     then renamed into place.
 
@@ -309,9 +312,7 @@ def _create_repository(answers: Answers, cluster: Cluster, plan: Plan, new_keys:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitops-kit-new-repo") as pool:
             synced = pool.submit(_sync_files, staging, paths)
             if answers.commit:
-                from .gitcommit import commit_paths
-
-                committed = pool.submit(commit_paths, staging, paths, f"gitops-kit: new cluster {cluster.name}")
+                committed = pool.submit(prefetch.commit, staging, paths, f"gitops-kit: new cluster {cluster.name}")
             _check(staging)  # on a finding the pool still waits for git before the folder is removed
         try:
             synced.result()

@@ -20,11 +20,77 @@ class CommitError(GenerateError):
 
 
 def import_gitpython() -> None:
-    """Import GitPython ahead of `commit_paths` (from a thread, while something else waits)."""
+    """Import GitPython ahead of `commit_paths` (the worker does it before its request arrives)."""
     try:
         import git  # noqa: F401
     except Exception:  # noqa: BLE001 - no usable git: commit_paths' own import says so in one line
         pass
+
+
+class CommitWorker:
+    """`commit_paths` in a child process, started before there is anything to commit.
+
+    Importing GitPython costs ~0.05 s of CPU. In-process that time holds the interpreter lock, so it
+    would stretch whatever else `new cluster` does in Python meanwhile (rendering templates, then
+    checking the new repository); in a child started at the beginning of the run it is spent on the
+    other core while the templates render, and the commit later only waits on a pipe. One commit per
+    worker; `close()` ends a worker that was never asked (the child exits on end of input)."""
+
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        # the same gitops_kit as this process, whatever sys.path or install made it importable
+        package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        code = "import sys; sys.path.insert(0, sys.argv[1]); from gitops_kit.generate.gitcommit import serve; sys.exit(serve())"
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", code, package_parent],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+
+    def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
+        """As `commit_paths`, in the worker; raises CommitError the same way."""
+        import json
+
+        request = json.dumps({"repo": os.path.abspath(repo_dir), "paths": paths, "message": message}).encode("utf-8")
+        out, err = self._process.communicate(request)
+        try:
+            answer = json.loads(out.decode("utf-8"))
+        except ValueError:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            detail = lines[-1] if lines else f"the commit worker exited with code {self._process.returncode}"
+            raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
+        if "sha" in answer:
+            return str(answer["sha"])
+        raise CommitError(str(answer["error"]), str(answer["detail"]))
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            try:
+                self._process.communicate(b"", timeout=5)
+            except Exception:  # noqa: BLE001 - a stuck child (Ctrl-C, a hung import) must not outlive the run
+                self._process.kill()
+                self._process.wait()
+
+
+def serve() -> int:
+    """The worker's side: import GitPython, then run the one request read from stdin (none: exit)."""
+    import json
+    import sys
+
+    import_gitpython()
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        return 0
+    request = json.loads(raw)
+    try:
+        sha = commit_paths(Path(request["repo"]), list(request["paths"]), str(request["message"]))
+    except CommitError as err:
+        answer: dict[str, str] = {"error": str(err), "detail": err.detail}
+    else:
+        answer = {"sha": sha}
+    sys.stdout.write(json.dumps(answer))
+    return 0
 
 
 def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:

@@ -12,7 +12,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from .names import GenerateError
 
@@ -96,28 +96,37 @@ def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str, f
         return path.read_bytes()
 
 
-def encrypt_new_secrets(files: Mapping[str, bytes], secret_paths: list[str], sops_config: bytes) -> dict[str, bytes]:
-    """Ciphertext for each secret path; the plaintext never leaves a 0700 temporary directory."""
+def encrypt_new_secrets(
+    files: Mapping[str, bytes], secret_paths: list[str], sops_config: bytes, meanwhile: Callable[[], None] | None = None
+) -> dict[str, bytes]:
+    """Ciphertext for each secret path; the plaintext never leaves a 0700 temporary directory.
+
+    `meanwhile` (called exactly once, on this thread) is work that does not need the ciphertext: it runs
+    while the sops processes do, instead of after them."""
     if not secret_paths:
+        if meanwhile is not None:
+            meanwhile()
         return {}
     from ..secrets.sops import encrypt_bytes, find_sops
 
     find_sops()  # missing sops: one line with the install hint, before anything is written
+    plaintexts = {path: files[path] for path in secret_paths}  # `meanwhile` may add to `files`
     with tempfile.TemporaryDirectory(prefix="gitops-kit-sops-") as temp:
         config_path = Path(temp) / SOPS_CONFIG
         config_path.write_bytes(sops_config)
 
         def encrypt(path: str) -> bytes:
-            return encrypt_bytes(files[path], file_path=Path(temp) / path, config_path=config_path)
+            return encrypt_bytes(plaintexts[path], file_path=Path(temp) / path, config_path=config_path)
 
-        if len(secret_paths) == 1:
-            return {secret_paths[0]: encrypt(secret_paths[0])}
         from concurrent.futures import ThreadPoolExecutor
 
         # each sops run is mostly process start-up: run them side by side (the threads only wait on pipes);
         # results are taken in path order, so the first failing path is the one reported, every run
         with ThreadPoolExecutor(max_workers=min(len(secret_paths), MAX_CONCURRENT_SOPS)) as pool:
-            return dict(zip(secret_paths, pool.map(encrypt, secret_paths)))
+            pending = [pool.submit(encrypt, path) for path in secret_paths]
+            if meanwhile is not None:
+                meanwhile()  # on an error the pool still waits for sops before the temp dir goes
+            return {path: future.result() for path, future in zip(secret_paths, pending)}
 
 
 def write_new_key(recipient: Recipient) -> Path | None:

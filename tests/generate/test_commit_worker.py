@@ -1,0 +1,55 @@
+"""The git commit worker `new cluster` starts ahead of time (a real child process and real git)."""
+
+from __future__ import annotations
+
+import git
+import pytest
+
+from gitops_kit.generate.gitcommit import CommitError, CommitWorker
+
+
+@pytest.fixture
+def identity(monkeypatch):
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(name, "Test")
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(name, "test@example.org")
+
+
+def test_worker_commits_exactly_the_given_paths(tmp_path, identity):
+    worker = CommitWorker()
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    (tmp_path / "b.yaml").write_text("b: 1\n")  # not asked for: stays untracked
+    sha = worker.commit(tmp_path, ["a.yaml"], "first")
+    worker.close()
+    repo = git.Repo(tmp_path)
+    assert repo.head.commit.hexsha == sha and repo.head.commit.message.strip() == "first"
+    assert [item.path for item in repo.head.commit.tree.traverse()] == ["a.yaml"]
+    assert repo.untracked_files == ["b.yaml"]
+
+
+def test_git_failure_is_a_commit_error_with_gits_own_words(tmp_path, identity):
+    git.Repo.init(tmp_path)
+    (tmp_path / ".git" / "index.lock").write_bytes(b"")  # another git process holds the index
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    worker = CommitWorker()
+    with pytest.raises(CommitError) as caught:
+        worker.commit(tmp_path, ["a.yaml"], "first")
+    worker.close()
+    # the same error as commit_paths in-process: git's last line
+    assert "remove the file manually" in caught.value.detail and "Traceback" not in str(caught.value)
+
+
+def test_a_worker_that_died_is_one_clear_error(tmp_path):
+    worker = CommitWorker()
+    worker._process.kill()
+    worker._process.wait()
+    with pytest.raises(CommitError) as caught:
+        worker.commit(tmp_path, ["a.yaml"], "first")
+    assert f"git commit in {tmp_path} failed" in str(caught.value) and "exited with code" in caught.value.detail
+
+
+def test_an_unused_worker_exits_when_closed():
+    worker = CommitWorker()
+    worker.close()
+    assert worker._process.returncode == 0
