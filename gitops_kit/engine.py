@@ -447,7 +447,7 @@ def validate(
         targets=dict(config.targets),
         options=_rule_options(config, ruleset),
         # "fleet": the `fleet` section of .gitops-kit.yaml (read-only), e.g. a cluster's GPU model
-        services={"schemas": service_from_config(config), "fleet": config.section("fleet")},
+        services={"schemas": service_from_config(config, many=len(discovery.files) >= PARALLEL_MIN_FILES), "fleet": config.section("fleet")},
     )
     engine = Engine(config, ruleset, context)
     if progress is not None:

@@ -444,14 +444,14 @@ class Validator:
 
     QUICK_CHECKS = 16
 
-    def __init__(self, schema: dict[str, Any], compiled: Any = None) -> None:
+    def __init__(self, schema: dict[str, Any], compiled: Any = None, quick_checks: int = QUICK_CHECKS) -> None:
         self.schema = schema
         self.compiled = compiled
-        self.quick_checks = 0 if compiled is not None else self.QUICK_CHECKS
+        self.quick_checks = 0 if compiled is not None else quick_checks
 
     @classmethod
-    def build(cls, schema: dict[str, Any]) -> "Validator":
-        return cls(schema)
+    def build(cls, schema: dict[str, Any], quick_checks: int = QUICK_CHECKS) -> "Validator":
+        return cls(schema, quick_checks=quick_checks)
 
     def issues(self, data: Any) -> list[SchemaIssue]:
         compiled = self.compiled
@@ -586,9 +586,12 @@ def _properties_at(schema: dict[str, Any], path: tuple[PathPart, ...]) -> set[st
 class SchemaService:
     """Schema lookup and validation for one run; lazily loads what it needs, caches validators."""
 
-    def __init__(self, settings: SchemaSettings | None = None) -> None:
+    def __init__(self, settings: SchemaSettings | None = None, quick_checks: int = Validator.QUICK_CHECKS) -> None:
         self.settings = settings if settings is not None else SchemaSettings()
         self._validators: dict[tuple[str, str], Validator | None] = {}
+        #: documents per kind answered by `schema_accept` before compiling (`Validator`); 0 for a large
+        #: run, which compiles every kind it meets anyway
+        self.quick_checks = quick_checks
 
     def validator(self, api_version: str, kind: str) -> Validator | None:
         """The validator for a kind, or None when no schema is known (before repository CRDs)."""
@@ -597,7 +600,7 @@ class SchemaService:
             schema = self._find(api_version, kind)
             if schema is not None and not self.settings.strict:
                 schema = relax(schema)
-            self._validators[key] = Validator.build(schema) if schema is not None else None
+            self._validators[key] = Validator.build(schema, self.quick_checks) if schema is not None else None
         return self._validators[key]
 
     def _find(self, api_version: str, kind: str) -> dict[str, Any] | None:
@@ -612,10 +615,15 @@ class SchemaService:
 
     def validate(self, data: Mapping[str, Any], api_version: str, kind: str) -> list[SchemaIssue] | None:
         """Schema issues of an object, or None when there is no schema for its kind."""
-        validator = self.validator(api_version, kind)
+        validator = self._validators.get((api_version, kind), _UNSEEN)  # one lookup for a kind seen before
+        if validator is _UNSEEN:
+            validator = self.validator(api_version, kind)
         if validator is None:
             return None
         return validator.issues(prepare(data))
+
+
+_UNSEEN = object()
 
 
 def service_for(services: Mapping[str, Any], root: str = ".", targets: Mapping[str, str] | None = None) -> Any:
@@ -631,8 +639,11 @@ def _default_service(root: str, version: str) -> SchemaService:
     return SchemaService(SchemaSettings(kubernetes=minor_version(version), root=root))
 
 
-def service_from_config(config: Any) -> Any:
-    """The schema service the configuration asks for (built-in engine or the kubeconform wrapper)."""
+def service_from_config(config: Any, many: bool = False) -> Any:
+    """The schema service the configuration asks for (built-in engine or the kubeconform wrapper).
+
+    `many`: a large run, whose validators are compiled for their first document (the pure-Python
+    first checks only pay off when a run has few documents of a kind)."""
     settings = SchemaSettings.from_config(config.section("schemas"), config.targets, str(config.root))
     if settings.engine == "kubeconform":
         from .kubeconform import KubeconformService
@@ -640,4 +651,4 @@ def service_from_config(config: Any) -> Any:
         service = KubeconformService(settings)
         service.binary()  # missing or too old: exit 2 now, not one error per object
         return service
-    return SchemaService(settings)
+    return SchemaService(settings, 0 if many else Validator.QUICK_CHECKS)
