@@ -59,8 +59,10 @@ def existing_fleet(repo: Path) -> Fleet | None:
     return read_fleet(_read_text(repo / CONFIG_NAME))
 
 
-def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
-    """Everything up to the plan; reads the repository, writes nothing (new age keys are returned, not written)."""
+def prepare(answers: Answers, prefetch: Prefetch | None = None) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
+    """Everything up to the plan; reads the repository, writes nothing (new age keys are returned, not written).
+
+    `prefetch`, when validation follows, gets to load what the validator needs while sops runs."""
     name = check_cluster_name(answers.name)
     known = list(load_blueprints())
     addons = check_addons(list(answers.addons), known)
@@ -95,6 +97,8 @@ def prepare(answers: Answers) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, l
         # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
         # deterministic (ciphertext differs on every encryption) and such files are never deleted
         files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
+        if prefetch is not None:
+            prefetch.warm_validator(repo, files, create_only)
 
     files, new_keys = _secure(repo, fleet, cluster, answers, files, meanwhile)
     current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
@@ -169,7 +173,7 @@ def generate(answers: Answers) -> Result:
 
 
 def _generate(answers: Answers, prefetch: Prefetch) -> Result:
-    fleet, cluster, files, plan, new_keys = prepare(answers)
+    fleet, cluster, files, plan, new_keys = prepare(answers, None if answers.dry_run else prefetch)
     result = Result(cluster, plan)
     if plan.conflicts:
         diffs = "".join(unified_diff(p, old, new) for p, (old, new) in plan.conflicts.items())

@@ -2,7 +2,8 @@
 
 sops and kustomize/kubectl are asked for their versions while the templates render, and the git commit
 runs in a worker process started at the same time (gitcommit.CommitWorker), so GitPython is imported on
-the other core rather than under this process's interpreter lock.
+the other core rather than under this process's interpreter lock. While sops encrypts, a thread loads
+the rule modules and schemas the validation of the new repository will need.
 
 Both version answers are remembered for the process (`secrets.sops.find_sops`, the renderer's version behind
 `render.find_renderer`) and each costs a process start of ~0.04 s that would otherwise sit on the path
@@ -23,9 +24,16 @@ class Prefetch:
         from .gitcommit import CommitWorker
 
         self._committer = CommitWorker() if git else None
+        self._done = threading.Event()  # the run is over: what is left of the warming is not needed
         self._threads = [threading.Thread(target=self._run, args=(repo,), name="gitops-kit-prefetch", daemon=True)] if tools else []
         for thread in self._threads:
             thread.start()
+
+    def warm_validator(self, repo: Path, files: dict[str, bytes], skip: frozenset[str]) -> None:
+        """Start loading what validating `files` (the repository at `repo` as it will be) needs."""
+        thread = threading.Thread(target=_warm_validator, args=(repo, dict(files), skip, self._done), name="gitops-kit-warm", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
         """`gitcommit.commit_paths`, through the worker when there is one (raises CommitError alike)."""
@@ -40,6 +48,7 @@ class Prefetch:
             committer.close()
 
     def wait(self) -> None:
+        self._done.set()
         for thread in self._threads:
             thread.join()
         if self._committer is not None:
@@ -60,3 +69,42 @@ class Prefetch:
             find_renderer(settings)
         except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
             pass
+
+
+def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], done: threading.Event) -> None:
+    """Import every rule module and resolve the schema of every kind among the generated manifests.
+
+    Started while sops encrypts; it goes on while the validator waits for its first kustomize builds.
+    Without it the validator pays these loads (~0.03-0.05 s: rule modules, the schema bundle) when it
+    checks the first rendered overlay, after the builds. Loaded modules and resolved schemas are shared
+    with the validator through the import system and the schema caches. Files in `skip` (Secrets to be
+    encrypted) are not read. Stops between two loads once `done` is set (a run with nothing to write
+    ends without waiting for it)."""
+    from .._native import yaml_loads
+    from ..config import CONFIG_NAME, parse_config
+    from ..rulebase import all_rules
+    from ..schemas import service_from_config
+
+    try:
+        all_rules()
+        config = parse_config(yaml_loads(files[CONFIG_NAME].decode("utf-8")), str(repo))
+        service = service_from_config(config)
+        kinds: set[tuple[str, str]] = set()
+        for path, content in files.items():
+            if done.is_set():
+                return
+            if path in skip or not path.endswith((".yaml", ".yml")) or b"apiVersion" not in content:
+                continue
+            for chunk in content.decode("utf-8").split("\n---"):
+                try:
+                    document = yaml_loads(chunk)
+                except Exception:  # noqa: BLE001 - not a manifest to warm; the validator reports it
+                    continue
+                if isinstance(document, dict) and isinstance(document.get("apiVersion"), str) and isinstance(document.get("kind"), str):
+                    kinds.add((document["apiVersion"], document["kind"]))
+        for api_version, kind in sorted(kinds):
+            if done.is_set():
+                return
+            service.validator(api_version, kind)
+    except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
+        pass
