@@ -10,7 +10,7 @@ import os
 
 from .config import Config, relative_posix
 from .errors import UserError
-from .model import _Frozen, _Record
+from .model import _Frozen, _Record, joined_path, split_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,13 +47,21 @@ class PathError(UserError):
 
 
 class SourcePath(_Frozen):
-    """A file to load: `path` absolute, `file` relative to the root (POSIX)."""
+    """A file to load: `path` absolute, `file` relative to the root (POSIX).
 
-    __slots__ = _fields = ("path", "file")
+    `path` is rebuilt from `file` and a base shared by the repository's files (`model.split_path`):
+    a large repository lists tens of thousands of files for the whole run."""
+
+    _fields = ("path", "file")
+    __slots__ = ("_base", "file")
 
     def __init__(self, path: str, file: str) -> None:
-        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_base", split_path(path, file))
         object.__setattr__(self, "file", file)
+
+    @property
+    def path(self) -> str:
+        return joined_path(self._base, self.file)
 
     @property
     def is_manifest(self) -> bool:

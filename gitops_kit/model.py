@@ -87,6 +87,33 @@ class _Frozen(_Record):
         raise AttributeError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
 
 
+#: the distinct bases of `split_path` (a repository has one or a few): one string each, shared by
+#: every file's path and `DocRef`
+_bases: dict[str, str] = {}
+_MAX_BASES = 256
+
+
+def split_path(path: str, file: str) -> str | tuple[str]:
+    """What `joined_path` rebuilds `path` from with `file`: the shared part before `file` (the
+    repository root with a separator, usually), or `(path,)` when `path` does not end with `file`.
+
+    A large repository's files and the records that outlive them keep one root string instead of an
+    absolute path each (the memory bar: ≈ 100 bytes per file)."""
+    if not path.endswith(file):
+        return (path,)
+    base = path[: len(path) - len(file)]
+    shared = _bases.get(base)
+    if shared is None:
+        if len(_bases) >= _MAX_BASES:  # a long-lived process validating many trees: stay bounded
+            _bases.clear()
+        shared = _bases[base] = base
+    return shared
+
+
+def joined_path(base: str | tuple[str], file: str) -> str:
+    return base + file if base.__class__ is str else base[0]  # type: ignore[operator,index]
+
+
 class DocRef(_Frozen):
     """Where a document came from: enough to locate a finding later without keeping the text.
 
@@ -95,17 +122,39 @@ class DocRef(_Frozen):
     `line` is the 1-based line where that chunk starts (first content line, after `---` and leading
     comments). `ignored`: rule ids suppressed for the whole object (`ignore-check.gitops-kit.io/<id>`
     annotations or a `# gitops-kit: ignore <id>` comment at the top of the document; `*` = every rule).
+
+    Repository rules keep DocRefs until the end of a run, so `path` is not stored: it is rebuilt
+    from `file` and a base shared by the whole repository (`split_path`).
     """
 
-    __slots__ = _fields = ("path", "file", "index", "line", "ignored")
+    _fields = ("path", "file", "index", "line", "ignored")
+    __slots__ = ("_base", "file", "index", "line", "ignored")
 
     def __init__(self, path: str, file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()) -> None:
         setter = object_setattr
-        setter(self, "path", path)
+        setter(self, "_base", split_path(path, file))
         setter(self, "file", file)
         setter(self, "index", index)
         setter(self, "line", line)
         setter(self, "ignored", ignored)
+
+    @property
+    def path(self) -> str:
+        return joined_path(self._base, self.file)
+
+    def __reduce__(self):  # pickled as its base, so one worker's records share one root string
+        return (_doc_ref, (self._base, self.file, self.index, self.line, self.ignored))
+
+
+def _doc_ref(base: str | tuple[str], file: str, index: int, line: int, ignored: frozenset[str]) -> DocRef:
+    ref = object.__new__(DocRef)
+    setter = object_setattr
+    setter(ref, "_base", _bases.setdefault(base, base) if base.__class__ is str and len(_bases) < _MAX_BASES else base)
+    setter(ref, "file", file)
+    setter(ref, "index", index)
+    setter(ref, "line", line)
+    setter(ref, "ignored", ignored)
+    return ref
 
 
 class Document(_Record):
