@@ -13,7 +13,7 @@ from gitops_kit.loader import Limits, decode, load_file, load_text, load_text_pe
 # pieces that sit right after a `---` or at the start of a file: where the content-line shortcuts look
 _PIECES = st.sampled_from(
     [
-        "---", "...", "--- ", "---\t", "\n", "\r\n", " ", "\t", "\u00a0", "#", "# c\n", "a: 1", "b: [1, 2]", "- x",
+        "---", "...", "--- ", "---\t", "\n", "\r\n", " ", "\t", "#", "# c\n", "a: 1", "b: [1, 2]", "- x",
         "k: 0", "k: 010", "- 07", "k:\t010", "010", ":0", "|\n  t", "\ufeff",
     ]
 )
