@@ -127,22 +127,36 @@ class Engine:
         files by kind, other documents when a rule asks for plain documents, marker keys or file names.
         A file whose documents are all non-objects (a values file, a config) is not a manifest.
         """
-        objects = [isinstance(doc.data, dict) and ("kind" in doc.data or "apiVersion" in doc.data) for doc in docs]
-        has_objects = manifest and any(objects)
-        context = self.context
         ruleset = self.ruleset
+        marker_keys = ruleset.marker_keys
+        # one pass over the file: which documents are objects, which marker keys (e.g. `sops`) any holds
+        objects = []
+        present: set[str] | None = None
+        for doc in docs:
+            data = doc.data
+            if isinstance(data, dict):
+                objects.append("kind" in data or "apiVersion" in data)
+                if marker_keys:
+                    for key in marker_keys:
+                        if key in data:
+                            if present is None:
+                                present = set()
+                            present.add(key)
+            else:
+                objects.append(False)
+        has_objects = manifest and True in objects
+        context = self.context
         rules_for = ruleset.rules_for
         dispatch = ruleset._dispatch
         violations = self.violations
         records = self.records
         if has_objects:
             self.documents += len(docs)
-        markers: tuple[str, ...] = ()
-        if ruleset.marker_keys:  # the marker keys present in any document of this file or render
-            markers = tuple(key for key in ruleset.marker_keys if any(isinstance(doc.data, dict) and key in doc.data for doc in docs))
+        markers: tuple[str, ...] = tuple(key for key in marker_keys if key in present) if present else ()
         names_of = ruleset.names_of if ruleset.file_names else None
         by_api_version = ruleset.by_api_version
         last_file, names = None, ()
+        directory_of, directory = None, ""  # the scope of the last file a record was kept for
         for doc, is_object in zip(docs, objects):
             is_object = has_objects and is_object
             if doc.manifest is not has_objects:
@@ -151,7 +165,6 @@ class Engine:
                 file = doc.ref.file
                 if file is not last_file:
                     last_file, names = file, names_of(file)
-            scope_key = None
             api_version = doc.api_version if by_api_version and is_object else ""
             found = dispatch.get((doc.kind, is_object, markers, names, api_version))
             checks, collectors = found if found is not None else rules_for(doc.kind, is_object, markers, names, api_version)
@@ -182,10 +195,13 @@ class Engine:
                 if record is not None:  # kept per rule and scope (a directory, an overlay, "" = repository)
                     if rule.scope == "repository":
                         scope = ""
+                    elif doc.overlay:
+                        scope = doc.overlay
                     else:
-                        if scope_key is None:
-                            scope_key = doc.overlay or _directory(doc.ref.file)
-                        scope = scope_key
+                        file = doc.ref.file
+                        if file is not directory_of:
+                            directory_of, directory = file, _directory(file)
+                        scope = directory
                     by_scope = records.get(rule.id)
                     if by_scope is None:
                         by_scope = records[rule.id] = {}

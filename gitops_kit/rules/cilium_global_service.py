@@ -26,8 +26,8 @@ _NEEDS_GLOBAL = {"service.cilium.io/shared", "service.cilium.io/affinity", "serv
 
 def is_global(annotations: dict[str, Any] | Any) -> bool:
     """Cilium compares the lower-cased value with "true" (pkg/annotation)."""
-    if not isinstance(annotations, dict):
-        return False
+    if not annotations or not isinstance(annotations, dict):
+        return False  # most Services: no annotations at all, answered without a generator
     return any(isinstance(annotations.get(key), str) and annotations[key].lower() == "true" for key in (GLOBAL, "io.cilium/global-service"))
 
 

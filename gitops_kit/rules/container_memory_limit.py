@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._workloads import WORKLOAD_KINDS, workload_containers
+from ._workloads import WORKLOAD_KINDS, Container, containers, pod_template, workload_containers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Iterable, Iterator
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
+    # the usual workload: every container has a memory limit, answered without a generator
+    pod = pod_template(doc)
+    if pod is None:
+        return ()
+    for container in containers(pod):
+        if container.list_name != "ephemeralContainers" and not _has_limit(container):
+            return _problems(doc)
+    return ()
+
+
+def _has_limit(container: Container) -> bool:
+    resources = container.data.get("resources")
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    return isinstance(limits, dict) and limits.get("memory") not in (None, "")
+
+
+def _problems(doc: Document) -> Iterator[Violation]:
     for _pod, container in workload_containers(doc):
         if container.list_name == "ephemeralContainers":
             continue  # debug containers cannot declare resources

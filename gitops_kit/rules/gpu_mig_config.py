@@ -66,12 +66,28 @@ def _declared_model(doc: Document, ctx: Context) -> tuple[Any, str, tuple]:
 
 
 def check(doc: Document, ctx: Context) -> Iterable[Violation]:
-    declared, source, source_path = _declared_model(doc, ctx)
     data = doc.data.get("data")
-    # the usual ConfigMap: no GPU model declared and no mig-parted config in it (embedded_configs needs the marker)
-    if declared is None and not (isinstance(data, dict) and any(isinstance(t, str) and "mig-configs" in t for t in data.values())):
+    has_config = isinstance(data, dict) and any(isinstance(t, str) and "mig-configs" in t for t in data.values())
+    # the usual ConfigMap: no mig-parted config in it (embedded_configs needs the marker) and no GPU model
+    # declared, which needs the annotation or a fleet cluster with a gpu-model (then its cluster is looked up)
+    if not has_config and MODEL_ANNOTATION not in doc.annotations and not _fleet_names_models(ctx.services.get("fleet")):
+        return ()
+    declared, source, source_path = _declared_model(doc, ctx)
+    if declared is None and not has_config:
         return ()
     return _check(doc, declared, source, source_path)
+
+
+#: (the run's fleet section, whether one of its clusters sets gpu-model): asked for every ConfigMap
+_models_in_fleet: list = [None, False]
+
+
+def _fleet_names_models(fleet: Any) -> bool:
+    if _models_in_fleet[0] is not fleet:
+        clusters = fleet.get("clusters") if isinstance(fleet, dict) else None
+        named = isinstance(clusters, list) and any(isinstance(entry, dict) and "gpu-model" in entry for entry in clusters)
+        _models_in_fleet[0], _models_in_fleet[1] = fleet, named
+    return _models_in_fleet[1]
 
 
 def _check(doc: Document, declared: Any, source: str, source_path: tuple) -> Iterator[Violation]:

@@ -133,8 +133,15 @@ def _workload_record(doc: Document) -> WorkloadRecord | None:
 
 
 def collect(doc: Document, ctx: Context) -> list[Any] | None:
-    records: list[Any] = []
     kind = doc.kind
+    if kind == "ConfigMap":  # the common ConfigMap holds no mig-parted or device-plugin config: no generator
+        data = doc.data.get("data")
+        if not isinstance(data, dict) or not any(isinstance(t, str) and ("mig-configs" in t or "sharing" in t) for t in data.values()):
+            return None
+    elif kind in WORKLOAD_KINDS:
+        record = _workload_record(doc)
+        return [record] if record is not None else None
+    records: list[Any] = []
     found = None
     if kind in _VALUES_KINDS:
         from .gpu_operator_values import chart_values

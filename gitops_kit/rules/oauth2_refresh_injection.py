@@ -78,8 +78,17 @@ def parse_annotation(text: Any) -> tuple[tuple[Injection, ...], tuple[str, ...]]
 
 
 def collect(doc: Document, ctx: Context) -> PodRecord | NamedRecord | None:
-    if doc.kind in ("Secret", "ConfigMap") and doc.api_version == "v1":
-        return NamedRecord(doc.kind, doc.namespace, doc.name, str(doc.annotations.get(IS_TOKEN, "")).lower() == "true")
+    kind = doc.kind
+    if (kind == "Secret" or kind == "ConfigMap") and doc.api_version == "v1":
+        # doc.namespace, doc.name and doc.annotations, reading metadata once: every Secret and ConfigMap gets here
+        meta = doc.data.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
+        namespace, name, annotations = meta.get("namespace"), meta.get("name"), meta.get("annotations")
+        token = annotations.get(IS_TOKEN, "") if isinstance(annotations, dict) else ""
+        return NamedRecord(
+            kind, namespace if isinstance(namespace, str) else "", name if isinstance(name, str) else "", str(token).lower() == "true"
+        )
     pod = pod_template(doc)
     if pod is None or TO_INJECT not in pod.annotations:
         return None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..model import Document, Severity, Violation
 from ..rulebase import Context, Rule
-from ._workloads import WORKLOAD_KINDS, PodTemplate, volumes, workload_containers
+from ._workloads import WORKLOAD_KINDS, PodTemplate, containers, pod_template, volumes, workload_containers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Iterable, Iterator
 
 #: host namespaces Kubernetes refuses to combine with `hostUsers: false`: pods using them are node agents
 _HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
@@ -26,7 +26,19 @@ def node_agent(doc: Document, pod: PodTemplate) -> bool:
     return any("hostPath" in volume for volume, _ in volumes(pod))
 
 
-def check(doc: Document, ctx: Context) -> Iterator[Violation]:
+def check(doc: Document, ctx: Context) -> Iterable[Violation]:
+    # the usual workload has no privileged container: answered without a generator
+    pod = pod_template(doc)
+    if pod is None:
+        return ()
+    for container in containers(pod):
+        security = container.data.get("securityContext")
+        if isinstance(security, dict) and security.get("privileged") is True:
+            return _problems(doc)
+    return ()
+
+
+def _problems(doc: Document) -> Iterator[Violation]:
     for pod, container in workload_containers(doc):
         security = container.data.get("securityContext")
         if not (isinstance(security, dict) and security.get("privileged") is True):
