@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 #: a document marker at the start of a line: `---` or `...`, alone or followed by blanks/content
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
-_POSITION = re.compile(r"line (\d+), column (\d+)")
-_DUPLICATE = re.compile(r"duplicate mapping key: (.*)$", re.S)
+# patterns of the rare paths (parse errors, suppression comments, octal numbers) are strings, compiled by
+# `re` the first time one is used: every process starts without paying for them (start-up is a bar)
+_POSITION = r"line (\d+), column (\d+)"
+_DUPLICATE = r"(?s)duplicate mapping key: (.*)$"
 _IGNORE_ANNOTATION = "ignore-check.gitops-kit.io/"
 _IGNORE_ALL_ANNOTATION = "gitops-kit.io/ignore-all"
-_IGNORE_COMMENT = re.compile(r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*)")
+_IGNORE_COMMENT = r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*)"
 
 # the extension's own call: the hot path passes alias limits and, for duplicates, a policy
 _yaml = _native.yaml_rs()
@@ -110,7 +112,7 @@ def _top_comment_ignores(text: str) -> frozenset[str]:
             continue
         if not stripped.startswith("#"):
             break
-        match = _IGNORE_COMMENT.search(stripped)
+        match = re.search(_IGNORE_COMMENT, stripped)
         if match:
             ids.update(_split_ids(match.group(1)))
     return frozenset(ids)
@@ -127,7 +129,7 @@ def line_ignores(text: str) -> dict[int, frozenset[str]]:
         return found
     for number, raw in enumerate(text.splitlines(), start=1):
         if "gitops-kit:" in raw:
-            match = _IGNORE_COMMENT.search(raw)
+            match = re.search(_IGNORE_COMMENT, raw)
             if match:
                 found[number] = frozenset(_split_ids(match.group(1)))
     return found
@@ -175,7 +177,7 @@ def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
         return None, [Problem("yaml-syntax", "unsupported complex mapping key (a mapping or list used as a key)", chunk.line, 1, chunk.index)]
     except RecursionError:
         return None, [Problem("yaml-syntax", "document nested too deeply to parse", chunk.line, 1, chunk.index)]
-    duplicate = _DUPLICATE.search(message)
+    duplicate = re.search(_DUPLICATE, message)
     if duplicate:
         try:
             data = _loads(
@@ -200,7 +202,7 @@ def parse_chunk(chunk: Chunk) -> tuple[Any, list[Problem]]:
 
 
 def _syntax_problem(message: str, chunk: Chunk) -> Problem:
-    position = _POSITION.search(message)
+    position = re.search(_POSITION, message)
     line, column = (int(position.group(1)), int(position.group(2))) if position else (1, 1)
     lines = [part.strip() for part in message.splitlines() if part.strip()]
     # yaml_rs puts the human reason last, after a caret excerpt of the source
@@ -361,7 +363,7 @@ def load_text(text: str, path: str, file: str, limits: Limits = Limits()) -> tup
 #: candidates; `": 0" in text or "- 0" in text` scans the text twice, at about four times the cost.
 _OCTAL_HINT = re.compile(r" 0(?<=[:-] 0)").search
 # `key: 010` or `- 010` as a plain scalar: digits only, a leading zero, nothing after but a comment
-_OCTAL = re.compile(r"^(?P<lead>[ \t]*(?:-[ \t]+)*(?:(?P<key>[^#\n:]+?):[ \t]+)?)(?P<number>0[0-9]+)[ \t]*(?:#.*)?$", re.M)
+_OCTAL = r"(?m)^(?P<lead>[ \t]*(?:-[ \t]+)*(?:(?P<key>[^#\n:]+?):[ \t]+)?)(?P<number>0[0-9]+)[ \t]*(?:#.*)?$"
 
 
 def octal_numbers(text: str, documents: list[Document]) -> list[Problem]:
@@ -371,7 +373,7 @@ def octal_numbers(text: str, documents: list[Document]) -> list[Problem]:
     and opt-outs of the document it sits in."""
     problems = []
     starts = [(doc.ref.line, doc.ref.index, doc.ref.ignored) for doc in documents]
-    for match in _OCTAL.finditer(text):
+    for match in re.finditer(_OCTAL, text):
         key = (match.group("key") or "").strip().strip("\"'")
         if key.lower().endswith("mode"):
             continue
