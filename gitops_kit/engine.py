@@ -375,9 +375,12 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
 BULK_GC_THRESHOLD = 10_000
 
 
-def by_directory(sources: Iterable[SourcePath]) -> list[SourcePath]:
+def by_directory(sources: Iterable[SourcePath]) -> Sequence[SourcePath]:
     """Files grouped by directory (each directory's files contiguous, by name), so that a directory's
     scope rules run as soon as its last file is loaded."""
+    grouped = getattr(sources, "by_directory", None)
+    if grouped is not None:  # discovery's FileList: kept in this order, builds each SourcePath when read (memory)
+        return grouped()
     return sorted(sources, key=lambda source: source.file.rpartition("/")[::2])
 
 
