@@ -15,7 +15,7 @@ from .model import _Frozen, _Record, joined_path, split_path
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from os import PathLike
-    from typing import Sequence
+    from typing import Iterable, Iterator, Sequence
 
 YAML_SUFFIXES = (".yaml", ".yml")
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -69,6 +69,133 @@ class SourcePath(_Frozen):
         return name not in NON_MANIFEST_NAMES and not self.file.startswith((".github/", ".gitlab/"))
 
 
+def _source(base: str | tuple[str], file: str) -> SourcePath:
+    source = object.__new__(SourcePath)
+    object.__setattr__(source, "_base", base)
+    object.__setattr__(source, "file", file)
+    return source
+
+
+def _file(source: SourcePath) -> str:
+    return source.file
+
+
+def _directory_and_name(file: str) -> tuple[str, str]:
+    """The order in which files are checked: grouped by directory, each directory's files by name."""
+    directory, _, name = file.rpartition("/")
+    return directory, name
+
+
+class _Folder:
+    """Files of one directory that share a base: their names as one string ("/" cannot be in a name)."""
+
+    __slots__ = ("base", "prefix", "directory", "names", "count")
+
+    def __init__(self, base: str | tuple[str], prefix: str, directory: str, names: list[str]) -> None:
+        self.base, self.prefix, self.directory = base, prefix, directory
+        self.names = "/".join(names)
+        self.count = len(names)
+
+    def __iter__(self) -> Iterator[SourcePath]:
+        base, prefix = self.base, self.prefix
+        for name in self.names.split("/"):
+            yield _source(base, prefix + name)
+
+
+class Files:
+    """Whole directories of files in check order (each directory's files together, by name), built into
+    `SourcePath`s as they are read: a run over tens of thousands of files holds none of them at once.
+    What `FileList.by_directory` gives and `parallel` cuts into chunks (`directories`)."""
+
+    __slots__ = ("folders", "_count")
+
+    def __init__(self, folders: list[_Folder]) -> None:
+        self.folders = folders
+        self._count = sum(folder.count for folder in folders)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[SourcePath]:
+        for folder in self.folders:
+            yield from folder
+
+    def __getitem__(self, index: int) -> SourcePath:
+        if index < 0:
+            index += self._count
+        for folder in self.folders:
+            if 0 <= index < folder.count:
+                return _source(folder.base, folder.prefix + folder.names.split("/")[index])
+            index -= folder.count
+        raise IndexError("Files index out of range")
+
+    def directories(self) -> list[Files]:
+        """One `Files` per directory, in order (the units a chunk of work is made of)."""
+        runs: list[list[_Folder]] = []
+        previous = None
+        for folder in self.folders:
+            if runs and folder.directory == previous:
+                runs[-1].append(folder)
+            else:
+                runs.append([folder])
+            previous = folder.directory
+        return [Files(run) for run in runs]
+
+    def __repr__(self) -> str:
+        return f"Files({len(self)} files in {len(self.directories())} directories)"
+
+
+class FileList:
+    """The discovered files as a read-only sequence of `SourcePath`, sorted by `file`.
+
+    A large repository has tens of thousands of files and a run keeps this list to its end, so it is
+    stored per directory (the shared base, the relative prefix, the names as one string: ≈ 20 bytes
+    a file) and each `SourcePath` is built when it is read. `by_directory()` gives the files in the
+    order they are checked."""
+
+    __slots__ = ("_folders", "_count", "_in_file_order")
+
+    def __init__(self, sources: Iterable[SourcePath] = ()) -> None:
+        by_file = sorted(sources, key=_file)
+        grouped = sorted(by_file, key=lambda source: _directory_and_name(source.file))
+        runs: list[tuple[str | tuple[str], str, str, list[str]]] = []  # (base, prefix, directory, names)
+        for source in grouped:
+            directory, name = _directory_and_name(source.file)
+            if not runs or runs[-1][2] != directory or runs[-1][0] != source._base:
+                runs.append((source._base, source.file[: len(source.file) - len(name)], directory, []))
+            runs[-1][3].append(name)
+        folders = [_Folder(*run) for run in runs]
+        self._folders = folders
+        self._count = len(grouped)
+        # both orders agree unless a directory holds files that sort after one of its subdirectories
+        self._in_file_order = all(a is b for a, b in zip(by_file, grouped))
+
+    def by_directory(self) -> Files:
+        return Files(self._folders)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[SourcePath]:
+        files = self.by_directory()
+        return iter(files) if self._in_file_order else iter(sorted(files, key=_file))
+
+    def __getitem__(self, index: int | slice) -> SourcePath | list[SourcePath]:
+        if self._in_file_order and isinstance(index, int):
+            return self.by_directory()[index]
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (FileList, list, tuple)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FileList({list(self)!r})"
+
+
 class Discovery(_Record):
     """What to load; `kustomization_roots`: directories (relative, POSIX; "." for the root) that
     hold a kustomization file; `skipped`: notes about paths not followed."""
@@ -76,9 +203,12 @@ class Discovery(_Record):
     __slots__ = _fields = ("files", "kustomization_roots", "skipped")
 
     def __init__(
-        self, files: list[SourcePath] | None = None, kustomization_roots: list[str] | None = None, skipped: list[str] | None = None
+        self,
+        files: FileList | list[SourcePath] | None = None,
+        kustomization_roots: list[str] | None = None,
+        skipped: list[str] | None = None,
     ) -> None:
-        self.files = files if files is not None else []
+        self.files = files if files is not None else FileList()
         self.kustomization_roots = kustomization_roots if kustomization_roots is not None else []
         self.skipped = skipped if skipped is not None else []
 
@@ -163,6 +293,6 @@ def discover(paths: Sequence[str | PathLike[str]], config: Config) -> Discovery:
             found.setdefault(relative, SourcePath(absolute, relative))
             continue
         _walk(absolute, relative_posix(absolute, root), root, config, result, found, roots)
-    result.files = [found[key] for key in sorted(found)]
+    result.files = FileList(found.values())
     result.kustomization_roots = sorted(roots)
     return result

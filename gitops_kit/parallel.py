@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 
+from .discover import Files
 from .engine import Engine, load_serially
 from .errors import UserError
 
@@ -27,9 +28,21 @@ if TYPE_CHECKING:
     from .discover import SourcePath
 
 
-def split_by_directory(sources: Sequence[SourcePath], parts: int) -> list[list[SourcePath]]:
-    """`parts` contiguous chunks of about equal size, never splitting a directory."""
+def split_by_directory(sources: Sequence[SourcePath], parts: int) -> list[Sequence[SourcePath]]:
+    """`parts` contiguous chunks of about equal size, never splitting a directory. Discovery's `Files`
+    are cut into `Files` (whole directories, nothing built per file: the parent never holds the
+    SourcePaths of the children's chunks); a list into lists."""
     target = max(1, -(-len(sources) // parts))
+    if isinstance(sources, Files):
+        runs: list[list[Files]] = [[]]
+        size = 0
+        for directory in sources.directories():
+            if size >= target and len(runs) < parts:
+                runs.append([])
+                size = 0
+            runs[-1].append(directory)
+            size += len(directory)
+        return [_joined(run) for run in runs if run]
     chunks: list[list[SourcePath]] = [[]]
     previous = None
     for source in sources:
@@ -41,11 +54,22 @@ def split_by_directory(sources: Sequence[SourcePath], parts: int) -> list[list[S
     return [chunk for chunk in chunks if chunk]
 
 
+def _joined(directories: list[Files]) -> Files:
+    return Files([folder for directory in directories for folder in directory.folders])
+
+
 WARM_UP_FILES = 48
 
 
-def _leading_directories(chunk: list[SourcePath], at_least: int) -> tuple[list[SourcePath], list[SourcePath]]:
+def _leading_directories(chunk: Sequence[SourcePath], at_least: int) -> tuple[Sequence[SourcePath], Sequence[SourcePath]]:
     """The first whole directories holding at least `at_least` files, and the rest."""
+    if isinstance(chunk, Files):
+        directories = chunk.directories()
+        count = taken = 0
+        while taken < len(directories) and count < at_least:
+            count += len(directories[taken])
+            taken += 1
+        return _joined(directories[:taken]), _joined(directories[taken:])
     index = min(at_least, len(chunk))
     if index < len(chunk):
         directory = chunk[index - 1].file.rpartition("/")[0]
@@ -100,7 +124,7 @@ def load_in_parallel(engine: Engine, sources: Sequence[SourcePath], rendered_inp
         raise
 
 
-def _fork(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tuple[int, int]:
+def _fork(engine: Engine, chunk: Sequence[SourcePath], rendered_inputs: Any) -> tuple[int, int]:
     reader, writer = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -123,7 +147,7 @@ def _fork(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tupl
     return pid, reader
 
 
-def _work(engine: Engine, chunk: list[SourcePath], rendered_inputs: Any) -> tuple:
+def _work(engine: Engine, chunk: Sequence[SourcePath], rendered_inputs: Any) -> tuple:
     child = Engine(engine.config, engine.ruleset, engine.context)  # no progress: the parent reports per chunk
     load_serially(child, chunk, rendered_inputs)
     repository_records = child.records  # scope records were flushed per directory

@@ -64,7 +64,7 @@ def test_discovered_paths_are_the_walked_ones(tmp_path) -> None:
 
 
 def test_a_large_tree_costs_little_per_file(tmp_path) -> None:
-    """Discovery's result for 2,000 files stays under 160 bytes a file (an absolute path string alone
+    """Discovery's result for 2,000 files stays under 60 bytes a file (an absolute path string alone
     is ~100 bytes here), and the DocRefs of one worker's records unpickle sharing one root string."""
     _tree(tmp_path, 40, 50)
     config = Config(root=tmp_path)
@@ -78,7 +78,7 @@ def test_a_large_tree_costs_little_per_file(tmp_path) -> None:
     finally:
         tracemalloc.stop()
     assert len(result.files) == 2000
-    assert held / 2000 < 160, f"{held / 2000:.0f} bytes per discovered file"
+    assert held / 2000 < 60, f"{held / 2000:.0f} bytes per discovered file"
 
     refs = [DocRef(s.path, s.file, i, 1 + i) for s in result.files for i in range(2)]
     back = pickle.loads(pickle.dumps(refs, protocol=pickle.HIGHEST_PROTOCOL))
