@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import posixpath
-import sys
 
-from ..model import DocRef, Document, Severity, Violation
+from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Record, Rule
 from ..secrets.static import sops_block
 
@@ -17,12 +16,38 @@ FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 class FluxKustomization(Record):
+    """A Flux Kustomization (one per Kustomization of the repository, kept to the end of the run): its
+    name is the document's own string and the rest one tuple shared by the Kustomizations alike."""
+
     __slots__ = ()
     path: str  # spec.path normalised, relative to the source root ("" = root)
     ref: DocRef
-    object: str
-    provider: str
-    has_secret_ref: bool
+    name: str
+    facts: tuple[str, str, bool]  # namespace, spec.decryption.provider, whether it has a secretRef
+
+    @property
+    def object(self) -> str:
+        return object_label("Kustomization", self.facts[0], self.name)
+
+    @property
+    def provider(self) -> str:
+        return self.facts[1]
+
+    @property
+    def has_secret_ref(self) -> bool:
+        return self.facts[2]
+
+
+_shared_facts: dict[tuple[str, str, bool], tuple[str, str, bool]] = {}
+
+
+def _shared(facts: tuple[str, str, bool]) -> tuple[str, str, bool]:
+    shared = _shared_facts.get(facts)
+    if shared is None:
+        if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
+            _shared_facts.clear()
+        shared = _shared_facts[facts] = facts
+    return shared
 
 
 # An encrypted document is recorded as its DocRef: the very object the document and the other
@@ -42,9 +67,8 @@ def collect(doc: Document, ctx: Context) -> FluxKustomization | DocRef | None:
         return FluxKustomization(
             _normalise(str(spec.get("path") or "")),
             doc.ref,
-            doc.object_id,
-            sys.intern(str(decryption.get("provider") or "")),
-            isinstance(secret_ref, dict) and bool(secret_ref.get("name")),
+            doc.name,
+            _shared((doc.namespace, str(decryption.get("provider") or ""), isinstance(secret_ref, dict) and bool(secret_ref.get("name")))),
         )
     meta = sops_block(doc.data)
     if meta is not None and meta.get("mac"):

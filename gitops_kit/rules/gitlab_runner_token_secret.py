@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Rule
 from ._fleet import cluster_of
@@ -27,21 +25,54 @@ class Wanted:
 
 
 class Found:
-    """A Secret and the keys it holds (names only: values never leave the document)."""
+    """A Secret and the keys it holds (names only: values never leave the document).
 
-    __slots__ = ("name", "namespace", "cluster", "keys", "ref", "data_key")
+    One per Secret of the repository, kept to the end of the run: three slots. `name` is the
+    document's own string (other rules keep the same one); namespace, cluster, key names and the
+    data field are one tuple shared by the Secrets that have the same."""
+
+    __slots__ = ("name", "ref", "_facts")
 
     def __init__(self, name: str, namespace: str, cluster: str | None, keys: frozenset, ref: DocRef, data_key: str) -> None:
-        self.name, self.namespace, self.cluster, self.keys = name, namespace, cluster, keys
-        self.ref, self.data_key = ref, data_key
+        facts = (namespace, cluster, keys, data_key)
+        shared = _shared_facts.get(facts)
+        if shared is None:
+            if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
+                _shared_facts.clear()
+            shared = _shared_facts[facts] = facts
+        self.name, self.ref, self._facts = name, ref, shared
 
     @property
-    def object(self) -> str:  # built when reported: one record per Secret of the repository stays small
+    def namespace(self) -> str:
+        return self._facts[0]
+
+    @property
+    def cluster(self) -> str | None:
+        return self._facts[1]
+
+    @property
+    def keys(self) -> frozenset:
+        return self._facts[2]
+
+    @property
+    def data_key(self) -> str:
+        return self._facts[3]
+
+    @property
+    def object(self) -> str:  # built when reported
         return object_label("Secret", self.namespace, self.name)
 
+    def __reduce__(self):  # pickled (parallel runs) with its shared facts, not four fields each
+        return (_found, (self.name, self.ref, self._facts))
 
-# Secrets of one repository hold a handful of distinct key sets: share them
-_key_sets: dict[frozenset, frozenset] = {}
+
+def _found(name: str, ref: DocRef, facts: tuple) -> Found:
+    found = Found.__new__(Found)
+    found.name, found.ref, found._facts = name, ref, facts
+    return found
+
+
+_shared_facts: dict[tuple, tuple] = {}
 
 
 def _release_namespace(doc: Document) -> str:
@@ -62,13 +93,7 @@ def collect(doc: Document, ctx: Context) -> list[Any] | None:
             if isinstance(block, dict):
                 keys.update(str(k) for k in block)
                 data_key = data_key or field
-        found_keys = frozenset(keys)
-        # one record per Secret of the repository until the end: namespaces and clusters repeat, share them
-        cluster = cluster_of(doc, fleet)
-        return Found(
-            doc.name, sys.intern(doc.namespace), sys.intern(cluster) if cluster is not None else None,
-            _key_sets.setdefault(found_keys, found_keys), doc.ref, data_key,
-        )
+        return Found(doc.name, doc.namespace, cluster_of(doc, fleet), frozenset(keys), doc.ref, data_key)
     wanted = []
     for values in embedded_values(doc, ctx):
         runners = values.values.get("runners") if values.chart == "gitlab-runner" else None

@@ -12,7 +12,7 @@ from ..secrets.static import selection as static_selection
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Iterator
 
     from ..secrets.sops_config import CreationRule
 
@@ -25,32 +25,54 @@ class Config(Record):
     rules: tuple[CreationRule, ...]
 
 
-class Encrypted(Record):
+class Keys(Record):
+    """What a sops block says about who can decrypt and which values are encrypted: one shared record
+    for every document encrypted alike (a repository usually has a handful)."""
+
     __slots__ = ()
-    file: str
-    index: int
-    ref: DocRef
     age: frozenset[str]
     pgp: frozenset[str]
     selection: tuple[str, str] | None  # None: the block sets more than one selection field
-    #: where the file's first document is, when that document is plain and this one is encrypted
-    plain_first: DocRef | None = None
+
+
+class Encrypted(Record):
+    """An encrypted document (one per encrypted document of the repository, kept to the end: two slots)."""
+
+    __slots__ = ()
+    ref: DocRef
+    keys: Keys
+
+
+class EncryptedAfterPlain(Record):
+    """The file's first encrypted document when the file's first document is plain."""
+
+    __slots__ = ()
+    ref: DocRef
+    keys: Keys
+    plain_first: DocRef
 
 
 # Documents of one file reach `collect` in order and in one process, so the plain first document of
 # the file being read is remembered here and attached to the file's first encrypted record, instead
 # of keeping a record for the first document of every file in the repository (the memory bar).
 _plain_first: list = [None]  # [(file, ref)] or [None]
-# every encrypted file of a repository usually has the same few recipients and the same selection rule:
-# share one set and one (field, value) pair each
-_shared_values: dict = {}
+_shared_keys: dict = {}
 
 
-def _shared(value: Any) -> Any:
-    return _shared_values.setdefault(value, value)
+def _keys(meta: dict) -> Keys:
+    listed = meta.get("pgp")
+    pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
+    # None: more than one selection field (secret-not-encrypted reports it)
+    keys = Keys(frozenset(age_recipients(meta)), pgp, static_selection(meta))
+    shared = _shared_keys.get(keys)
+    if shared is None:
+        if len(_shared_keys) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
+            _shared_keys.clear()
+        shared = _shared_keys[keys] = keys
+    return shared
 
 
-def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
+def collect(doc: Document, ctx: Context) -> Config | Encrypted | EncryptedAfterPlain | None:
     name = doc.ref.file.rpartition("/")[2]
     if name in CONFIG_NAMES and isinstance(doc.data, dict):
         from ..secrets.sops_config import creation_rules
@@ -61,74 +83,70 @@ def collect(doc: Document, ctx: Context) -> Config | Encrypted | None:
         if doc.ref.index == 0 and isinstance(doc.data, dict):
             _plain_first[0] = (doc.ref.file, doc.ref)
         return None
-    plain_first = None
     remembered = _plain_first[0]
     if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
-        plain_first = remembered[1]
         _plain_first[0] = None
-    selection = _shared(static_selection(meta))  # None: more than one selection field (secret-not-encrypted reports it)
-    listed = meta.get("pgp")
-    pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
-    return Encrypted(
-        doc.ref.file, doc.ref.index, doc.ref, _shared(frozenset(age_recipients(meta))), _shared(pgp), selection, plain_first
-    )
+        return EncryptedAfterPlain(doc.ref, _keys(meta), remembered[1])
+    return Encrypted(doc.ref, _keys(meta))
 
 
 def finish(records: list, ctx: Context) -> Iterator[Violation]:
     configs = [r for r in records if isinstance(r, Config)]
-    encrypted = [r for r in records if isinstance(r, Encrypted)]
-    plain_first = {r.file: r.plain_first for r in encrypted if r.plain_first is not None}
+    encrypted = [r for r in records if isinstance(r, (Encrypted, EncryptedAfterPlain))]
+    plain_first = {r.ref.file: r.plain_first for r in encrypted if isinstance(r, EncryptedAfterPlain)}
     if not encrypted:
         return
     if not configs:
         # The validated paths may not include the root's .sops.yaml: read it at the edge.
         configs = _root_config(ctx)
     reported_files: set[str] = set()
-    for record in sorted(encrypted, key=lambda r: (r.file, r.index)):
-        if record.index > 0 and record.file in plain_first and record.file not in reported_files:
-            reported_files.add(record.file)
+    for record in sorted(encrypted, key=lambda r: (r.ref.file, r.ref.index)):
+        file = record.ref.file
+        if record.ref.index > 0 and file in plain_first and file not in reported_files:
+            reported_files.add(file)
             yield Violation(
                 "the first document of this file has no sops block, so `sops decrypt` and KSOPS fail on the whole "
                 "file (only the first document's sops block counts); encrypt each Secret in its own file",
-                ref=plain_first[record.file],
+                ref=plain_first[file],
                 fix="Move the plain documents out of the encrypted file, or encrypt the whole file with sops.",
             )
-        yield from _check_against_config(record, configs)
+        yield from _check_against_config(record.ref, record.keys, configs)
 
 
-def _check_against_config(record: Encrypted, configs: list[Config]) -> Iterator[Violation]:
+def _check_against_config(ref: DocRef, keys: Keys, configs: list[Config]) -> Iterator[Violation]:
     from ..secrets.sops_config import first_matching_rule
 
-    config = _nearest(record.file, configs)
+    file = ref.file
+    config = _nearest(file, configs)
     if config is None:
         yield Violation(
             "encrypted file but no .sops.yaml covers it: nobody can re-encrypt or rotate its keys consistently",
-            ref=record.ref, path=("sops",), fix="Create .sops.yaml at the repository root (`gitops-kit secrets keygen --cluster NAME`).",
+            ref=ref, path=("sops",), fix="Create .sops.yaml at the repository root (`gitops-kit secrets keygen --cluster NAME`).",
         )
         return
-    relative = record.file[len(config.directory) + 1 :] if config.directory else record.file
+    relative = file[len(config.directory) + 1 :] if config.directory else file
     config_file = posixpath.join(config.directory, ".sops.yaml")
     try:
         rule = first_matching_rule(list(config.rules), relative)
     except UserError as error:
-        yield Violation(f"{config_file}: {error}", ref=record.ref, path=("sops",), fix="Fix the path_regex in .sops.yaml.")
+        yield Violation(f"{config_file}: {error}", ref=ref, path=("sops",), fix="Fix the path_regex in .sops.yaml.")
         return
     if rule is None:
         yield Violation(
             f"no creation rule in {config_file} matches {relative}: sops cannot re-encrypt or update its keys",
-            ref=record.ref, path=("sops",), fix=f"Add a creation rule whose path_regex matches {relative} to {config_file}.",
+            ref=ref, path=("sops",), fix=f"Add a creation rule whose path_regex matches {relative} to {config_file}.",
         )
         return
     wanted = rule.selection or ("unencrypted_suffix", "_unencrypted")
-    if record.selection is not None and record.selection != wanted:
+    if keys.selection is not None and keys.selection != wanted:
         yield Violation(
-            f"the file uses {record.selection[0]}: {record.selection[1]} but creation rule {rule.index} of {config_file} "
+            f"the file uses {keys.selection[0]}: {keys.selection[1]} but creation rule {rule.index} of {config_file} "
             f"says {wanted[0]}: {wanted[1]}",
-            ref=record.ref, path=("sops",), fix="Decrypt and re-encrypt the file so it follows the repository's rule.",
+            ref=ref, path=("sops",), fix="Decrypt and re-encrypt the file so it follows the repository's rule.",
         )
-    if (rule.age or record.age) and frozenset(rule.age) != record.age or (rule.pgp or record.pgp) and frozenset(rule.pgp) != record.pgp:
-        missing = sorted((set(rule.age) | set(rule.pgp)) - (record.age | record.pgp))
-        stale = sorted((record.age | record.pgp) - (set(rule.age) | set(rule.pgp)))
+    if (rule.age or keys.age) and frozenset(rule.age) != keys.age or (rule.pgp or keys.pgp) and frozenset(rule.pgp) != keys.pgp:
+        missing = sorted((set(rule.age) | set(rule.pgp)) - (keys.age | keys.pgp))
+        stale = sorted((keys.age | keys.pgp) - (set(rule.age) | set(rule.pgp)))
         parts = []
         if missing:
             parts.append(f"missing {', '.join(_short(k) for k in missing)}")
@@ -136,7 +154,7 @@ def _check_against_config(record: Encrypted, configs: list[Config]) -> Iterator[
             parts.append(f"not in the rule any more: {', '.join(_short(k) for k in stale)}")
         yield Violation(
             f"recipients differ from creation rule {rule.index} of {config_file} ({'; '.join(parts)})",
-            ref=record.ref, path=("sops",), fix=f"Run `gitops-kit secrets updatekeys {record.file}` (needs a key that can decrypt it).",
+            ref=ref, path=("sops",), fix=f"Run `gitops-kit secrets updatekeys {file}` (needs a key that can decrypt it).",
         )
 
 
