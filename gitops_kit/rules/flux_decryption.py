@@ -88,18 +88,30 @@ def _owner(file: str, by_path: dict[str, FluxKustomization]) -> FluxKustomizatio
     return by_path.get("")
 
 
-def _index(kustomizations: list[FluxKustomization]) -> dict[str, FluxKustomization]:
+def _index(records: list, folders: set[str]) -> dict[str, FluxKustomization]:
+    """The Kustomizations by path, among the `folders` that hold encrypted files (and their parents):
+    no other path can own one, and a large repository has thousands of Kustomizations."""
     by_path: dict[str, FluxKustomization] = {}
-    for item in kustomizations:
-        by_path.setdefault(item.path, item)  # first one wins on ties, as before
+    for record in records:
+        if isinstance(record, FluxKustomization) and record.path in folders:
+            by_path.setdefault(record.path, record)  # first one wins on ties, as before
     return by_path
 
 
+def _folders(encrypted: Iterator[DocRef]) -> set[str]:
+    """Every folder holding an encrypted file and every parent of those ("" = the root)."""
+    folders = {""}
+    for folder in {ref.file.rpartition("/")[0] for ref in encrypted}:
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
 def finish(records: list, ctx: Context) -> Iterator[Violation]:
-    kustomizations = [r for r in records if isinstance(r, FluxKustomization)]
-    if not kustomizations:
-        return
-    by_path = _index(kustomizations)
+    by_path = _index(records, _folders(r for r in records if isinstance(r, DocRef)))
+    if not by_path:
+        return  # no Kustomization applies a folder that holds an encrypted file
     needing: dict[FluxKustomization, list[str]] = {}
     for record in records:
         if isinstance(record, DocRef):

@@ -107,10 +107,13 @@ def collect(doc: Document, ctx: Context) -> list[Any] | None:
 
 
 def finish(records: list[list[Any]], ctx: Context) -> Iterator[Violation]:
-    flat = [r for record in records for r in (record if isinstance(record, list) else (record,))]
-    secrets = [r for r in flat if isinstance(r, Found)]
+    # Wanted records come in lists (one per release), Found records alone (one per Secret of the repository)
+    wanted = [r for record in records if isinstance(record, list) for r in record if isinstance(r, Wanted)]
+    if not wanted:
+        return  # no gitlab-runner release: nothing to look up (and no list of every Secret at the run's peak)
+    secrets = [r for r in records if isinstance(r, Found)]
     reported: set[tuple] = set()
-    for want in (r for r in flat if isinstance(r, Wanted)):
+    for want in wanted:
         for secret in secrets:
             if secret.name != want.secret or (secret.namespace and want.namespace and secret.namespace != want.namespace):
                 continue

@@ -182,9 +182,11 @@ def finish(records: list[Any], ctx: Context) -> Iterator[Violation]:
     for record in records:
         if isinstance(record, Generator):
             seen_generators.setdefault(record.file, []).append(record)
+    argo = _is_argo(records, ctx)
+    if not kustomizations and not seen_generators and not argo:
+        return  # nothing lists or applies encrypted files (and no index of every one at the run's peak)
     encrypted = {r.file: r for r in records if isinstance(r, Encrypted)}
     flux_paths = {r.path for r in records if isinstance(r, FluxDecrypts)}
-    argo = _is_argo(records, ctx)
     disk = _Disk(str(ctx.root))
     consumed: set[str] = set()
 

@@ -140,3 +140,44 @@ def test_records_crossing_processes_give_the_serial_findings(tmp_path, monkeypat
     assert encrypted.relative_to(tmp_path).as_posix() in unread and not any(f.startswith("team-0003/") for f in unread)
     # one finding per file, at its last encrypted document, named after it
     assert len(unread) == len(ksops) and all(f.object.startswith("Secret/") and f.object.endswith("-2") for f in ksops if not f.file.endswith(".yml"))
+
+
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: apps}
+stringData: {a: "ENC[AES256_GCM,data:eHg=,iv:eXk=,tag:eno=,type:str]"}
+sops: {mac: "ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]", version: 3.10.2}
+"""
+KUSTOMIZATION = """\
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: {name}, namespace: flux-system}}
+spec: {{interval: 10m, path: {path}, prune: true, sourceRef: {{kind: GitRepository, name: flux-system}}{decryption}}}
+"""
+
+
+def test_flux_decryption_indexes_only_the_paths_that_hold_encrypted_files(tmp_path) -> None:
+    """The most specific path owns a file, the first Kustomization of a path wins, and the thousands of
+    Kustomizations whose path holds no encrypted file are left out of the index without changing that."""
+    ok = ", decryption: {provider: sops, secretRef: {name: sops-age}}"
+    kustomizations = [
+        ("root", "./", ok),
+        ("prod", "./clusters/prod", ""),
+        ("apps", "./clusters/prod/apps", ", decryption: {provider: sops}"),
+        ("apps-again", "clusters/prod/apps/", ""),  # same path, normalised: the first one owns it
+        *((f"elsewhere-{i}", f"./nowhere/{i}", "") for i in range(300)),
+    ]
+    (tmp_path / "flux").mkdir()
+    (tmp_path / "flux" / "ks.yaml").write_text(
+        "---\n".join(KUSTOMIZATION.format(name=name, path=path, decryption=extra) for name, path, extra in kustomizations),
+        encoding="utf-8",
+    )
+    for file in ("clusters/prod/db.yaml", "clusters/prod/apps/x.yaml", "clusters/prod/apps/deeper/y.yaml", "other/z.yaml"):
+        (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / file).write_text(SECRET, encoding="utf-8")
+    report = validate([tmp_path], rules=["flux-decryption"])
+    assert [(f.object, f.severity.label, f.message.split(":")[0]) for f in report.findings] == [
+        ("Kustomization/flux-system/prod", "error", "applies 1 SOPS-encrypted file(s) (e.g. clusters/prod/db.yaml) but has no spec.decryption.provider"),
+        ("Kustomization/flux-system/apps", "warning", "decrypts 2 SOPS-encrypted file(s) but spec.decryption has no secretRef"),
+    ]
