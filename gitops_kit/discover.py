@@ -156,19 +156,39 @@ class FileList:
     __slots__ = ("_folders", "_count", "_in_file_order")
 
     def __init__(self, sources: Iterable[SourcePath] = ()) -> None:
-        by_file = sorted(sources, key=_file)
-        grouped = sorted(by_file, key=lambda source: _directory_and_name(source.file))
-        runs: list[tuple[str | tuple[str], str, str, list[str]]] = []  # (base, prefix, directory, names)
-        for source in grouped:
+        found: dict[str, dict[str, str | tuple[str]]] = {}
+        for source in sources:
             directory, name = _directory_and_name(source.file)
-            if not runs or runs[-1][2] != directory or runs[-1][0] != source._base:
-                runs.append((source._base, source.file[: len(source.file) - len(name)], directory, []))
-            runs[-1][3].append(name)
-        folders = [_Folder(*run) for run in runs]
+            found.setdefault(directory, {}).setdefault(name, source._base)
+        self._build(found)
+
+    @classmethod
+    def _of(cls, found: dict[str, dict[str, str | tuple[str]]]) -> FileList:
+        """From directory → {name: base} (what discovery collects: no object per file on the way)."""
+        files = cls.__new__(cls)
+        files._build(found)
+        return files
+
+    def _build(self, found: dict[str, dict[str, str | tuple[str]]]) -> None:
+        folders: list[_Folder] = []
+        in_file_order = True
+        previous = ""
+        for directory in sorted(found):
+            bases = found[directory]
+            prefix = f"{directory}/" if directory else ""
+            names = sorted(bases)
+            # by directory, then name; the same as sorted by file unless a file sorts after a subdirectory
+            if folders and previous >= prefix + names[0]:
+                in_file_order = False
+            previous = prefix + names[-1]
+            start = 0
+            for index in range(1, len(names) + 1):
+                if index == len(names) or bases[names[index]] != bases[names[start]]:
+                    folders.append(_Folder(bases[names[start]], prefix, directory, names[start:index]))
+                    start = index
         self._folders = folders
-        self._count = len(grouped)
-        # both orders agree unless a directory holds files that sort after one of its subdirectories
-        self._in_file_order = all(a is b for a, b in zip(by_file, grouped))
+        self._count = sum(folder.count for folder in folders)
+        self._in_file_order = in_file_order
 
     def by_directory(self) -> Files:
         return Files(self._folders)
@@ -219,7 +239,7 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _walk(
-    top: str, rel_top: str, root: str, config: Config, result: Discovery, found: dict[str, SourcePath], roots: set[str]
+    top: str, rel_top: str, root: str, config: Config, result: Discovery, found: dict[str, dict[str, str | tuple[str]]], roots: set[str]
 ) -> None:
     """`os.walk(top)` top-down in sorted order, with `os.scandir` entries so that telling files,
     directories and symlinks apart costs no system call per file (a repository has thousands)."""
@@ -257,6 +277,8 @@ def _walk(
             children.append((entry.path, rel))
         if any(entry.name in KUSTOMIZATION_NAMES for entry in files):
             roots.add(rel_dir or ".")
+        names = None
+        base: str | tuple[str] = ""
         for entry in files:
             name = entry.name
             if not (name.endswith(YAML_SUFFIXES) or name == "Kustomization"):
@@ -267,7 +289,10 @@ def _walk(
             if entry.is_symlink() and not _inside(os.path.realpath(entry.path), root):
                 result.skipped.append(f"{rel}: symlink to outside the repository, not followed")
                 continue
-            found.setdefault(rel, SourcePath(entry.path, rel))
+            if names is None:
+                names = found.setdefault(rel_dir, {})
+                base = split_path(entry.path, rel)  # the same for every file of the directory, if a string
+            names.setdefault(name, base if base.__class__ is str else split_path(entry.path, rel))
         pending.extend(reversed(children))  # depth first in sorted order, as os.walk(topdown=True) visits them
 
 
@@ -278,7 +303,7 @@ def _name(entry: os.DirEntry) -> str:
 def discover(paths: Sequence[str | PathLike[str]], config: Config) -> Discovery:
     """Walk `paths` (files or directories) in sorted order; missing paths raise `PathError`."""
     root = os.path.realpath(config.root)
-    found: dict[str, SourcePath] = {}
+    found: dict[str, dict[str, str | tuple[str]]] = {}  # directory → {name: base}, the first path given wins
     roots: set[str] = set()
     result = Discovery()
     for given in map(os.fspath, paths):
@@ -290,9 +315,10 @@ def discover(paths: Sequence[str | PathLike[str]], config: Config) -> Discovery:
                 result.skipped.append(f"{given}: symlink to outside the repository, not followed")
                 continue
             relative = relative_posix(absolute, root)
-            found.setdefault(relative, SourcePath(absolute, relative))
+            directory, name = _directory_and_name(relative)
+            found.setdefault(directory, {}).setdefault(name, split_path(absolute, relative))
             continue
         _walk(absolute, relative_posix(absolute, root), root, config, result, found, roots)
-    result.files = FileList(found.values())
+    result.files = FileList._of(found)
     result.kustomization_roots = sorted(roots)
     return result
