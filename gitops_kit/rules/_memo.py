@@ -23,10 +23,24 @@ def per_document(compute: Callable[..., T]) -> Callable[..., T]:
     arguments (by identity, e.g. the run's Context) are asked about again."""
     last: list[Any] = [None, None, (), None]  # document, its data, extra arguments, answer
 
+    code = compute.__code__
+    if code.co_argcount == 1 and not code.co_kwonlyargcount and not code.co_flags & _VARIADIC:  # compute(doc), e.g. pod_template
+
+        @functools.wraps(compute)
+        def remembered_one(doc: Document) -> T:
+            # asked up to seven times per workload document: no argument tuple, no arity test
+            if last[0] is doc and last[1] is doc.data:
+                return last[3]
+            answer = compute(doc)
+            last[0], last[1], last[3] = doc, doc.data, answer
+            return answer
+
+        return remembered_one
+
     @functools.wraps(compute)
     def remembered(doc: Document, *extra: Any) -> T:
         if last[0] is doc and last[1] is doc.data:
-            # on the hot path: no extra argument (pod_template) or one (the Context), compared directly
+            # on the hot path: one extra argument (the Context), compared directly
             previous = last[2]
             count = len(extra)
             if count == len(previous) and (
@@ -38,3 +52,6 @@ def per_document(compute: Callable[..., T]) -> Callable[..., T]:
         return answer
 
     return remembered
+
+
+_VARIADIC = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS

@@ -73,3 +73,20 @@ def test_workload_shortcuts_report_exactly_the_containers_the_walk_reports(conta
     doc = _deployment(**container)
     assert len(list(load_rule("container-memory-limit").check(doc, CONTEXT))) == memory
     assert len(list(load_rule("privileged-needs-user-namespace").check(doc, CONTEXT))) == privileged
+
+
+def test_the_one_argument_memo_recomputes_for_another_document_or_new_data():
+    from gitops_kit.rules._memo import per_document
+
+    calls = []
+
+    @per_document
+    def kind_of(doc):
+        calls.append(doc)
+        return doc.kind
+
+    first, second = _doc({"kind": "A"}), _doc({"kind": "B"})
+    assert [kind_of(first), kind_of(first), kind_of(second), kind_of(first)] == ["A", "A", "B", "A"]
+    first.data = {"kind": "C"}  # a rule never does this, but a changed document must not get a stale answer
+    assert kind_of(first) == "C" and len(calls) == 4
+    assert kind_of.__name__ == "kind_of"
