@@ -8,10 +8,10 @@ import posixpath
 from typing import Any, Iterator, Mapping, NamedTuple
 
 from ..discover import KUSTOMIZATION_NAMES
-from ..model import DocRef, Document, Severity, Violation, object_label
-from ..rulebase import Context, Record, Rule
+from ..model import DocRef, Document, Severity, Violation
+from ..rulebase import Context, Rule
 from ..secrets.ksops import Listed, function_exec_path, is_encrypted_documents, is_encrypted_file, is_ksops, listed_files, resolve
-from ..secrets.static import sops_block
+from ._sealed import Sealed, sealed
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 ARGO_KINDS = ("Application", "ApplicationSet")
@@ -33,44 +33,8 @@ class Generator(NamedTuple):
     files: tuple[Listed, ...]
 
 
-class Encrypted(Record):
-    """An encrypted document; one per encrypted document of the repository, kept to the end of the run,
-    so the object's label is built when it is reported: `name` is the document's own string (other
-    rules keep the same one) and `facts` a tuple shared by the documents of one kind and namespace."""
-
-    __slots__ = ()
-    ref: DocRef
-    name: str
-    #: (kind, namespace, has kind and apiVersion) for an object; None for a document that is not one
-    facts: tuple[str, str, bool] | None
-
-    @property
-    def file(self) -> str:
-        return self.ref.file
-
-    @property
-    def is_object(self) -> bool:
-        return self.facts is not None and self.facts[2]
-
-    @property
-    def object(self) -> str:  # what `doc.object_id` was
-        facts = self.facts
-        return object_label(facts[0], facts[1], self.name) if facts is not None else ""
-
-
-_shared_facts: dict[tuple[str, str, bool], tuple[str, str, bool]] = {}
-
-
-def _encrypted(doc: Document, data: dict[str, Any]) -> Encrypted:
-    facts = None
-    if doc.is_object:
-        found = (doc.kind, doc.namespace, bool(data.get("kind") and data.get("apiVersion")))
-        facts = _shared_facts.get(found)
-        if facts is None:
-            if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
-                _shared_facts.clear()
-            facts = _shared_facts[found] = found
-    return Encrypted(doc.ref, doc.name, facts)
+#: an encrypted document: the record sops-rule-coverage keeps for it too (one object for both rules)
+Encrypted = Sealed
 
 
 class FluxDecrypts(NamedTuple):
@@ -101,8 +65,9 @@ def collect(doc: Document, ctx: Context) -> Any:
         return Kustomization(posixpath.dirname(file), doc.ref, resources, generators) if resources or generators else None
     if is_ksops(data):
         return _generator(doc, data)
-    if sops_block(data) is not None:
-        return _encrypted(doc, data)
+    encrypted = sealed(doc)
+    if encrypted is not None:
+        return encrypted
     if doc.kind in ARGO_KINDS and doc.group == "argoproj.io":
         return ArgoApp(file, tuple(_plugin_paths(data)))
     if doc.kind == "Kustomization" and doc.group == FLUX_GROUP:

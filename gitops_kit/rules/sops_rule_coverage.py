@@ -7,8 +7,7 @@ import posixpath
 from ..errors import UserError
 from ..model import DocRef, Document, Severity, Violation
 from ..rulebase import Context, Record, Rule
-from ..secrets.static import age_recipients, sops_block
-from ..secrets.static import selection as static_selection
+from ._sealed import Keys, Sealed, sealed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,24 +24,6 @@ class Config(Record):
     rules: tuple[CreationRule, ...]
 
 
-class Keys(Record):
-    """What a sops block says about who can decrypt and which values are encrypted: one shared record
-    for every document encrypted alike (a repository usually has a handful)."""
-
-    __slots__ = ()
-    age: frozenset[str]
-    pgp: frozenset[str]
-    selection: tuple[str, str] | None  # None: the block sets more than one selection field
-
-
-class Encrypted(Record):
-    """An encrypted document (one per encrypted document of the repository, kept to the end: two slots)."""
-
-    __slots__ = ()
-    ref: DocRef
-    keys: Keys
-
-
 class EncryptedAfterPlain(Record):
     """The file's first encrypted document when the file's first document is plain."""
 
@@ -52,42 +33,31 @@ class EncryptedAfterPlain(Record):
     plain_first: DocRef
 
 
+#: every other encrypted document: the record ksops-decryption keeps for it too (one object for both rules)
+Encrypted = Sealed
+
 # Documents of one file reach `collect` in order and in one process, so the plain first document of
 # the file being read is remembered here and attached to the file's first encrypted record, instead
 # of keeping a record for the first document of every file in the repository (the memory bar).
 _plain_first: list = [None]  # [(file, ref)] or [None]
-_shared_keys: dict = {}
 
 
-def _keys(meta: dict) -> Keys:
-    listed = meta.get("pgp")
-    pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
-    # None: more than one selection field (secret-not-encrypted reports it)
-    keys = Keys(frozenset(age_recipients(meta)), pgp, static_selection(meta))
-    shared = _shared_keys.get(keys)
-    if shared is None:
-        if len(_shared_keys) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
-            _shared_keys.clear()
-        shared = _shared_keys[keys] = keys
-    return shared
-
-
-def collect(doc: Document, ctx: Context) -> Config | Encrypted | EncryptedAfterPlain | None:
+def collect(doc: Document, ctx: Context) -> Config | Sealed | EncryptedAfterPlain | None:
     name = doc.ref.file.rpartition("/")[2]
     if name in CONFIG_NAMES and isinstance(doc.data, dict):
         from ..secrets.sops_config import creation_rules
 
         return Config(posixpath.dirname(doc.ref.file), tuple(creation_rules(doc.data)))
-    meta = sops_block(doc.data)
-    if meta is None:
+    encrypted = sealed(doc)
+    if encrypted is None:
         if doc.ref.index == 0 and isinstance(doc.data, dict):
             _plain_first[0] = (doc.ref.file, doc.ref)
         return None
     remembered = _plain_first[0]
     if doc.ref.index > 0 and remembered is not None and remembered[0] == doc.ref.file:
         _plain_first[0] = None
-        return EncryptedAfterPlain(doc.ref, _keys(meta), remembered[1])
-    return Encrypted(doc.ref, _keys(meta))
+        return EncryptedAfterPlain(doc.ref, encrypted.keys, remembered[1])
+    return encrypted
 
 
 def finish(records: list, ctx: Context) -> Iterator[Violation]:
