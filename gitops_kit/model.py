@@ -142,6 +142,16 @@ class DocRef(_Frozen):
     def path(self) -> str:
         return joined_path(self._base, self.file)
 
+    @property
+    def base(self) -> str | tuple[str]:
+        """What `path` is rebuilt from with `file` (`split_path`), shared by a repository's DocRefs: a
+        record can keep it with file, index, line and ignored instead of the DocRef (`from_base`)."""
+        return self._base
+
+    @staticmethod
+    def from_base(base: str | tuple[str], file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()) -> DocRef:
+        return _doc_ref(base, file, index, line, ignored)
+
     def __reduce__(self):  # pickled as its base, so one worker's records share one root string
         return (_doc_ref, (self._base, self.file, self.index, self.line, self.ignored))
 

@@ -16,14 +16,23 @@ FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 class FluxKustomization(Record):
-    """A Flux Kustomization (one per Kustomization of the repository, kept to the end of the run): its
-    name is the document's own string and the rest one tuple shared by the Kustomizations alike."""
+    """A Flux Kustomization (one per Kustomization of the repository, kept to the end of the run, and
+    few of them are ever reported): its name is the document's own string, where it is the DocRef's
+    parts (`ref` rebuilds it) and the rest one tuple shared by the Kustomizations alike."""
 
     __slots__ = ()
     path: str  # spec.path normalised, relative to the source root ("" = root)
-    ref: DocRef
     name: str
-    facts: tuple[str, str, bool]  # namespace, spec.decryption.provider, whether it has a secretRef
+    file: str
+    index: int
+    line: int
+    #: namespace, spec.decryption.provider, whether it has a secretRef, the DocRef's base and ignored rules
+    facts: tuple[str, str, bool, str | tuple[str], frozenset[str]]
+
+    @property
+    def ref(self) -> DocRef:
+        facts = self.facts
+        return DocRef.from_base(facts[3], self.file, self.index, self.line, facts[4])
 
     @property
     def object(self) -> str:
@@ -38,10 +47,10 @@ class FluxKustomization(Record):
         return self.facts[2]
 
 
-_shared_facts: dict[tuple[str, str, bool], tuple[str, str, bool]] = {}
+_shared_facts: dict[tuple, tuple] = {}
 
 
-def _shared(facts: tuple[str, str, bool]) -> tuple[str, str, bool]:
+def _shared(facts: tuple) -> tuple:
     shared = _shared_facts.get(facts)
     if shared is None:
         if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
@@ -64,12 +73,10 @@ def collect(doc: Document, ctx: Context) -> FluxKustomization | DocRef | None:
         spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
         decryption = spec.get("decryption") if isinstance(spec.get("decryption"), dict) else {}
         secret_ref = decryption.get("secretRef")
-        return FluxKustomization(
-            _normalise(str(spec.get("path") or "")),
-            doc.ref,
-            doc.name,
-            _shared((doc.namespace, str(decryption.get("provider") or ""), isinstance(secret_ref, dict) and bool(secret_ref.get("name")))),
-        )
+        ref = doc.ref
+        has_secret_ref = isinstance(secret_ref, dict) and bool(secret_ref.get("name"))
+        facts = _shared((doc.namespace, str(decryption.get("provider") or ""), has_secret_ref, ref.base, ref.ignored))
+        return FluxKustomization(_normalise(str(spec.get("path") or "")), doc.name, ref.file, ref.index, ref.line, facts)
     meta = sops_block(doc.data)
     if meta is not None and meta.get("mac"):
         return doc.ref
@@ -118,7 +125,7 @@ def finish(records: list, ctx: Context) -> Iterator[Violation]:
             owner = _owner(record.file, by_path)
             if owner is not None:
                 needing.setdefault(owner, []).append(record.file)
-    for kustomization, files in sorted(needing.items(), key=lambda item: (item[0].ref.file, item[0].ref.line)):
+    for kustomization, files in sorted(needing.items(), key=lambda item: (item[0].file, item[0].line)):
         example = sorted(set(files))[0]
         count = len(set(files))
         if kustomization.provider != "sops":

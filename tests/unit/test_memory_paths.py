@@ -36,6 +36,7 @@ def test_paths_come_back_exactly(path: str, file: str) -> None:
     assert repr(ref) == f"DocRef(path={path!r}, file={file!r}, index=2, line=7, ignored=frozenset({{'x'}}))"
     assert pickle.loads(pickle.dumps(ref)) == ref
     assert ref.replace(line=9).path == path
+    assert DocRef.from_base(ref.base, ref.file, 2, 7, frozenset({"x"})) == ref
     source = SourcePath(path, file)
     assert (source.path, source.file) == (path, file)
     assert pickle.loads(pickle.dumps(source)) == source == SourcePath(path, file)

@@ -174,14 +174,20 @@ def test_flux_decryption_indexes_only_the_paths_that_hold_encrypted_files(tmp_pa
     ]
     (tmp_path / "flux").mkdir()
     (tmp_path / "flux" / "ks.yaml").write_text(
-        "---\n".join(KUSTOMIZATION.format(name=name, path=path, decryption=extra) for name, path, extra in kustomizations),
+        "---\n".join(KUSTOMIZATION.format(name=name, path=path, decryption=extra) for name, path, extra in kustomizations)
+        + "---\n# gitops-kit: ignore flux-decryption\n"
+        + KUSTOMIZATION.format(name="quiet", path="./quiet", decryption=""),
         encoding="utf-8",
     )
-    for file in ("clusters/prod/db.yaml", "clusters/prod/apps/x.yaml", "clusters/prod/apps/deeper/y.yaml", "other/z.yaml"):
+    for file in ("clusters/prod/db.yaml", "clusters/prod/apps/x.yaml", "clusters/prod/apps/deeper/y.yaml", "other/z.yaml", "quiet/q.yaml"):
         (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / file).write_text(SECRET, encoding="utf-8")
     report = validate([tmp_path], rules=["flux-decryption"])
-    assert [(f.object, f.severity.label, f.message.split(":")[0]) for f in report.findings] == [
-        ("Kustomization/flux-system/prod", "error", "applies 1 SOPS-encrypted file(s) (e.g. clusters/prod/db.yaml) but has no spec.decryption.provider"),
-        ("Kustomization/flux-system/apps", "warning", "decrypts 2 SOPS-encrypted file(s) but spec.decryption has no secretRef"),
+    # each document is 4 lines and a `---`: prod starts at line 6, apps at 11; findings point at `spec`
+    assert [(f.file, f.line, f.object, f.severity.label, f.message.split(":")[0]) for f in report.findings] == [
+        ("flux/ks.yaml", 9, "Kustomization/flux-system/prod", "error",
+         "applies 1 SOPS-encrypted file(s) (e.g. clusters/prod/db.yaml) but has no spec.decryption.provider"),
+        ("flux/ks.yaml", 14, "Kustomization/flux-system/apps", "warning",
+         "decrypts 2 SOPS-encrypted file(s) but spec.decryption has no secretRef"),
     ]
+    assert report.suppressed == 1  # the Kustomization of ./quiet, by its own comment
