@@ -81,7 +81,7 @@ def _file(source: SourcePath) -> str:
 
 
 def _directory_and_name(file: str) -> tuple[str, str]:
-    """The order in which files are checked: grouped by directory, each directory's files by name."""
+    """A relative file's directory ("" for the root) and name: files are checked grouped by directory."""
     directory, _, name = file.rpartition("/")
     return directory, name
 
@@ -239,7 +239,13 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _walk(
-    top: str, rel_top: str, root: str, config: Config, result: Discovery, found: dict[str, dict[str, str | tuple[str]]], roots: set[str]
+    top: str,
+    rel_top: str,
+    root: str,
+    config: Config,
+    result: Discovery,
+    found: dict[str, dict[str, str | tuple[str]]],
+    roots: set[str],
 ) -> None:
     """`os.walk(top)` top-down in sorted order, with `os.scandir` entries so that telling files,
     directories and symlinks apart costs no system call per file (a repository has thousands)."""

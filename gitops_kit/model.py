@@ -149,7 +149,9 @@ class DocRef(_Frozen):
         return self._base
 
     @staticmethod
-    def from_base(base: str | tuple[str], file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()) -> DocRef:
+    def from_base(
+        base: str | tuple[str], file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()
+    ) -> DocRef:
         return _doc_ref(base, file, index, line, ignored)
 
     def __reduce__(self):  # pickled as its base, so one worker's records share one root string
