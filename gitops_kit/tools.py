@@ -93,14 +93,27 @@ def run(
     `env`, when given, is the complete environment (callers pass only what the tool needs).
     With `check=True` a non-zero exit raises `ToolFailed` carrying the program's stderr.
     """
+    running = start(args, cwd=cwd, env=env, stdin=input is not None, tool=tool)
+    return running.finish(input, timeout=timeout, check=check)
+
+
+def start(
+    args: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bool = False,
+    tool: str | None = None,
+) -> Running:
+    """Start a program now and finish it later (`Running.finish`): for work that should begin
+    before its input is known. Same rules as `run`; with `stdin=True` its input is a pipe."""
     name = tool or Path(args[0]).name
-    timeout = min(timeout, _timeout_cap())
     try:
         process = subprocess.Popen(
             list(args),
             cwd=cwd,
             env=dict(env) if env is not None else None,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             shell=False,
@@ -112,24 +125,44 @@ def run(
         raise ToolMissing(f"{name}: {args[0]} is not executable") from None
     with _LOCK:
         _RUNNING.add(process)
-    try:
-        stdout, stderr = process.communicate(input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        raise ToolTimeout(
-            f"{name}: no answer after {timeout:g}s; killed (raise the timeout or GITOPS_KIT_TOOL_TIMEOUT, or check the input)"
-        ) from None
-    except BaseException:  # Ctrl-C: the program is in its own session, so stop it here
-        _kill_group(process)
-        raise
-    finally:
+    return Running(process, tuple(args), name)
+
+
+class Running:
+    """A program `start`ed and not finished yet; killed at exit if nobody finishes it."""
+
+    def __init__(self, process: subprocess.Popen, args: tuple[str, ...], name: str) -> None:
+        self._process = process
+        self._args = args
+        self._name = name
+
+    def finish(self, input: bytes | None = None, *, timeout: float = DEFAULT_TIMEOUT, check: bool = False) -> Result:
+        """Send `input` (then end of input), wait for the exit and return the captured output."""
+        process, name = self._process, self._name
+        timeout = min(timeout, _timeout_cap())
+        try:
+            stdout, stderr = process.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise ToolTimeout(
+                f"{name}: no answer after {timeout:g}s; killed (raise the timeout or GITOPS_KIT_TOOL_TIMEOUT, or check the input)"
+            ) from None
+        except BaseException:  # Ctrl-C: the program is in its own session, so stop it here
+            _kill_group(process)
+            raise
+        finally:
+            with _LOCK:
+                _RUNNING.discard(process)
+        result = Result(self._args, process.returncode, stdout, stderr)
+        if check and process.returncode != 0:
+            detail = result.error_text.splitlines()[-1] if result.error_text else "no error message"
+            raise ToolFailed(f"{name} exited {process.returncode}: {detail}", process.returncode, result.error_text)
+        return result
+
+    def kill(self) -> None:
+        _kill_group(self._process)
         with _LOCK:
-            _RUNNING.discard(process)
-    result = Result(tuple(args), process.returncode, stdout, stderr)
-    if check and process.returncode != 0:
-        detail = result.error_text.splitlines()[-1] if result.error_text else "no error message"
-        raise ToolFailed(f"{name} exited {process.returncode}: {detail}", process.returncode, result.error_text)
-    return result
+            _RUNNING.discard(self._process)
 
 
 _LOCK = threading.Lock()

@@ -37,40 +37,49 @@ class CommitWorker:
     worker; `close()` ends a worker that was never asked (the child exits on end of input)."""
 
     def __init__(self) -> None:
-        import subprocess
         import sys
+
+        from ..tools import start
 
         # the same gitops_kit as this process, whatever sys.path or install made it importable
         package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         code = "import sys; sys.path.insert(0, sys.argv[1]); from gitops_kit.generate.gitcommit import serve; sys.exit(serve())"
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", code, package_parent],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        self._worker = start([sys.executable, "-c", code, package_parent], stdin=True, tool="git commit worker")
+        self._finished = False
 
     def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
         """As `commit_paths`, in the worker; raises CommitError the same way."""
         import json
 
+        from ..tools import DEFAULT_TIMEOUT, ToolError
+
         request = json.dumps({"repo": os.path.abspath(repo_dir), "paths": paths, "message": message}).encode("utf-8")
-        out, err = self._process.communicate(request)
+        self._finished = True
         try:
-            answer = json.loads(out.decode("utf-8"))
+            result = self._worker.finish(request, timeout=DEFAULT_TIMEOUT)
+        except ToolError as err:  # killed after the timeout
+            raise CommitError(f"git commit in {repo_dir} failed: {err}", str(err)) from None
+        try:
+            answer = json.loads(result.text)
         except ValueError:
-            lines = err.decode("utf-8", "replace").strip().splitlines()
-            detail = lines[-1] if lines else f"the commit worker exited with code {self._process.returncode}"
+            lines = result.error_text.splitlines()
+            detail = lines[-1] if lines else f"the commit worker exited with code {result.returncode}"
             raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
         if "sha" in answer:
             return str(answer["sha"])
         raise CommitError(str(answer["error"]), str(answer["detail"]))
 
     def close(self) -> None:
-        if self._process.poll() is None:
-            try:
-                self._process.communicate(b"", timeout=5)
-            except Exception:  # noqa: BLE001 - a stuck child (Ctrl-C, a hung import) must not outlive the run
-                self._process.kill()
-                self._process.wait()
+        """End a worker that was never asked (it exits on end of input); a stuck one is killed."""
+        if self._finished:
+            return
+        self._finished = True
+        from ..tools import ToolError
+
+        try:
+            self._worker.finish(b"", timeout=5)
+        except ToolError:
+            pass  # killed: a hung import must not outlive the run
 
 
 def serve() -> int:

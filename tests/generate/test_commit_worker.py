@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import git
 import pytest
 
@@ -42,8 +45,8 @@ def test_git_failure_is_a_commit_error_with_gits_own_words(tmp_path, identity):
 
 def test_a_worker_that_died_is_one_clear_error(tmp_path):
     worker = CommitWorker()
-    worker._process.kill()
-    worker._process.wait()
+    os.kill(worker._worker._process.pid, signal.SIGKILL)  # dies on its own, as after an out-of-memory kill
+    worker._worker._process.wait()
     with pytest.raises(CommitError) as caught:
         worker.commit(tmp_path, ["a.yaml"], "first")
     assert f"git commit in {tmp_path} failed" in str(caught.value) and "exited with code" in caught.value.detail
@@ -52,4 +55,4 @@ def test_a_worker_that_died_is_one_clear_error(tmp_path):
 def test_an_unused_worker_exits_when_closed():
     worker = CommitWorker()
     worker.close()
-    assert worker._process.returncode == 0
+    assert worker._worker._process.returncode == 0

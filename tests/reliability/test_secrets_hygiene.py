@@ -136,4 +136,5 @@ def test_kustomize_gets_a_minimal_environment(tmp_path, cli):
     (repo / "o" / "kustomization.yaml").write_text("resources: []\n", encoding="utf-8")
     result = cli("validate", str(repo), env={"GITOPS_KIT_KUSTOMIZE": str(fake), **LEAKY_ENV})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _names(tmp_path / "bin" / "kustomize.env") - SHELL_OWN <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
+    # plus the Go runtime's batch settings (tools.GO_BATCH_ENV): no secrets, no user variables
+    assert _names(tmp_path / "bin" / "kustomize.env") - SHELL_OWN <= {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "GOGC", "GOMEMLIMIT"}
