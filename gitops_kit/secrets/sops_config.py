@@ -125,12 +125,23 @@ def first_matching_rule(rules: list[CreationRule], relative_path: str) -> Creati
     for rule in rules:
         if not rule.path_regex:
             return rule
-        try:
-            if re.search(rule.path_regex, relative_path):
-                return rule
-        except re.error:
-            raise UserError(f"creation_rules[{rule.index}].path_regex {rule.path_regex!r} is not a valid regex") from None
+        search = _searches.get(rule.path_regex)
+        if search is None:
+            try:
+                search = re.compile(rule.path_regex).search
+            except re.error:
+                raise UserError(f"creation_rules[{rule.index}].path_regex {rule.path_regex!r} is not a valid regex") from None
+            if len(_searches) >= 256:  # a long-lived process that met many configurations: stay bounded
+                _searches.clear()
+            _searches[rule.path_regex] = search
+        if search(relative_path):
+            return rule
     return None
+
+
+#: path_regex → its compiled search: sops-rule-coverage asks once per encrypted file with the same few
+#: rules, at the end of a run (the parent's tail in a parallel run), and `re.search` looks its cache up each time
+_searches: dict = {}
 
 
 def rule_for_path(config_path: Path, file_path: Path) -> CreationRule | None:

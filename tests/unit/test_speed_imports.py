@@ -70,3 +70,17 @@ def test_creation_rules_are_frozen_values_that_survive_pickling():
     assert len({rules[0], pickle.loads(pickle.dumps(rules[0]))}) == 1
     with pytest.raises(AttributeError):  # records share one rule: it must not change
         rules[0].age = ()  # type: ignore[misc]
+
+
+def test_first_matching_rule_keeps_sops_first_match_semantics_and_reports_a_bad_regex():
+    from gitops_kit.errors import UserError
+    from gitops_kit.secrets.sops_config import first_matching_rule
+
+    rules = creation_rules({"creation_rules": [{"path_regex": r"^prod/", "age": "a"}, {"path_regex": r"\.yaml$", "age": "b"}, {"age": "c"}]})
+    for _ in range(2):  # the second round answers from the compiled patterns
+        assert first_matching_rule(rules, "prod/x.yaml").age == ("a",)
+        assert first_matching_rule(rules, "dev/x.yaml").age == ("b",)
+        assert first_matching_rule(rules, "dev/x.json").age == ("c",)
+    bad = creation_rules({"creation_rules": [{"path_regex": "(", "age": "a"}]})
+    with pytest.raises(UserError, match=r"creation_rules\[0\]\.path_regex '\(' is not a valid regex"):
+        first_matching_rule(bad, "x.yaml")
