@@ -152,6 +152,8 @@ def _render_one(
     repo: Path, graph: Graph, root: str, renderer: Renderer, settings: RenderSettings, ksops: "Plan | None" = None
 ) -> Outcome:
     kfile = graph.files[root]
+    if _nothing_to_build(kfile):
+        return Outcome(b"")
     directories, files = _overlay_inputs(graph, root)
     flags: tuple[str, ...] = FLAGS
     if ksops is not None:
@@ -182,6 +184,19 @@ def _render_one(
     if result.returncode != 0:
         return Outcome(problem=_build_problem(kfile, _clean_message(result.error_text, where)))
     return Outcome(result.stdout, key=key)
+
+
+def _nothing_to_build(kfile: KustomizationFile) -> bool:
+    """A kustomization that lists no resources and sets nothing else, like a new cluster's `apps/<name>`
+    (kept as a place to add applications): kustomize builds it to nothing, so no process is started."""
+    data = kfile.data
+    return (
+        kfile.readable
+        and data.get("resources") == []
+        and set(data) <= {"apiVersion", "kind", "resources"}
+        and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"
+        and data.get("kind", "Kustomization") == "Kustomization"
+    )
 
 
 def _render_with_ksops(

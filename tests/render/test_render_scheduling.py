@@ -84,3 +84,34 @@ def test_kustomize_runs_with_batch_go_settings_unless_the_user_set_them(tmp_path
     validate([repo])
     assert len(seen) == 3
     assert all(env.get("GOGC") == "50" and env.get("GOMEMLIMIT") == "64MiB" for env in seen)
+
+
+@pytest.mark.parametrize(
+    "text, skipped",
+    [
+        ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n", True),
+        ("resources: []\n", True),
+        ("resources: []\nnamespace: apps\n", False),  # sets something: kustomize decides
+        ("resources: []\nkind: Component\n", False),
+        ("{}\n", False),  # kustomize's own error: "kustomization.yaml is empty"
+    ],
+)
+def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skipped):
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    repo = write(tmp_path / "repo", {"apps/c-001/kustomization.yaml": text})
+    builds = []
+    real = tools.run
+
+    def spy(args, **kwargs):
+        if "--load-restrictor" in args:
+            builds.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(tools, "run", spy)
+    report = validate([repo])
+    assert len(builds) == (0 if skipped else 1)
+    if skipped:
+        # what kustomize itself makes of it: nothing, and no error
+        assert not report.findings and report.overlays == 1
+        result = real([shutil.which("kubectl") or shutil.which("kustomize"), "kustomize" if shutil.which("kubectl") else "build", str(repo / "apps/c-001")])
+        assert result.returncode == 0 and result.stdout.strip() == b""
