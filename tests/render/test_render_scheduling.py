@@ -115,3 +115,25 @@ def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skippe
         assert not report.findings and report.overlays == 1
         result = real([shutil.which("kubectl") or shutil.which("kustomize"), "kustomize" if shutil.which("kubectl") else "build", str(repo / "apps/c-001")])
         assert result.returncode == 0 and result.stdout.strip() == b""
+
+
+def test_the_renderer_is_asked_for_its_version_once_when_prefetched(tmp_path, monkeypatch):
+    """prefetch_renderer (PR mode, validate) and the render stage share one version query."""
+    import gitops_kit.render as render
+    from gitops_kit.config import load_config
+
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    render._ask_version.cache_clear()
+    repo = fleet(tmp_path / "repo")
+    asked = []
+    real = tools.run
+
+    def spy(args, **kwargs):
+        if "version" in args:
+            asked.append(args)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(tools, "run", spy)
+    render.prefetch_renderer(load_config(repo))
+    report = validate([repo])  # prefetches too, then renders
+    assert report.overlays == 3 and len(asked) == 1
