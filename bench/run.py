@@ -401,7 +401,7 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
     first_render, cached_render = _render_cache(gitops_kit, render_fleet, args.render_clusters, repeat, workdir)
     pr_full, pr_changed = _changed_since(gitops_kit, render_fleet, args.render_clusters, max(1, (repeat + 1) // 2), workdir)
     load_alone, schema_alone = _schema_alone(python, small, repeat)
-    new_cluster, cookiecutter_alone = _new_cluster(gitops_kit, python, max(1, (repeat + 1) // 2), workdir)
+    new_cluster, cookiecutter_alone = _new_cluster(gitops_kit, python, repeat, workdir)
     rows.extend((first_render, cached_render, pr_full, pr_changed, load_alone, schema_alone, new_cluster, cookiecutter_alone))
     print(_table(rows))
 
