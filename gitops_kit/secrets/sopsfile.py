@@ -267,10 +267,3 @@ def key_entries(metadata: dict[str, Any], provider: str) -> list[dict[str, Any]]
 
 def age_recipients(metadata: dict[str, Any]) -> list[str]:
     return [str(entry.get("recipient")) for entry in key_entries(metadata, "age") if entry.get("recipient")]
-
-
-def has_any_key(metadata: dict[str, Any]) -> bool:
-    providers = ("age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms")
-    if any(metadata.get(name) for name in providers):
-        return True
-    return any(isinstance(g, dict) and any(g.get(n) for n in providers) for g in as_list(metadata.get("key_groups")))

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UserError
 from .keys import read_identities
@@ -231,10 +231,3 @@ def verify_file(path: Path, identities: list[Any], display: str | None = None, p
 def _binary_store(path: Path, text: str) -> bool:
     # sops treats unknown extensions as its binary store: one JSON object {"data": ENC, "sops": {...}}
     return Path(path).suffix.lower() not in (".yaml", ".yml", ".json", ".env", ".ini") and text.lstrip().startswith("{")
-
-
-def verify_paths(paths: Iterable[Path], identities: list[Any], pgp: "PgpKeyring | None" = None) -> list[Problem]:
-    problems: list[Problem] = []
-    for path in paths:
-        problems.extend(verify_file(path, identities, pgp=pgp))
-    return problems
