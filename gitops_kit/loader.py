@@ -25,16 +25,21 @@ _POSITION = r"line (\d+), column (\d+)"
 _DUPLICATE = r"(?s)duplicate mapping key: (.*)$"
 _IGNORE_ANNOTATION = "ignore-check.gitops-kit.io/"
 _IGNORE_ALL_ANNOTATION = "gitops-kit.io/ignore-all"
-_IGNORE_COMMENT = r"#\s*gitops-kit:\s*ignore\s+([a-z0-9][a-z0-9,\s-]*)"
+# YAML's white space is only space and tab (U+00A0, U+3000... are content): a `#` starts a comment only at
+# the start of a line or after one of them, so `\xa0# gitops-kit: ignore x` is a mapping key, not a comment
+_IGNORE_COMMENT = r"(?<![^ \t])#[ \t]*gitops-kit:[ \t]*ignore[ \t]+([a-z0-9][a-z0-9, \t-]*)"
 
 # the extension's own call: the hot path passes alias limits and, for duplicates, a policy
 _yaml = _native.yaml_rs()
 _loads = _yaml._loads
 _YAMLDecodeError = _native.yaml_error()
 _ALIAS_LIMITS = _yaml._AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=64)
-_NON_BLANK = re.compile(r"\S")
+# blank and content as YAML defines them, not as `str.isspace`/`\s` do (those count Unicode spaces, which
+# YAML reads as content: "\n\xa0---" is a document starting on line 2)
+_BLANKS = " \t\r\n"
+_NON_BLANK = re.compile(r"[^ \t\r\n]")
 #: the first line that is neither blank nor a comment
-_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
+_CONTENT = re.compile(r"^[ \t]*[^ \t\r\n#]", re.M)
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -87,18 +92,18 @@ def split_documents(text: str) -> list[Chunk]:
     content (`--- !!map`, `--- |`) stays with the document that follows.
     """
     if not text.startswith(("---", "...")) and "\n---" not in text and "\n..." not in text:
-        return [Chunk(0, 1, text)] if text.strip() else []
+        return [Chunk(0, 1, text)] if _NON_BLANK.search(text) else []
     chunks: list[Chunk] = []
     start, line, prefix = 0, 1, ""
     for match in _MARKER.finditer(text):
         pos = match.start()
         body = prefix + text[start:pos]
-        if body.strip():
+        if _NON_BLANK.search(body):
             chunks.append(Chunk(len(chunks), line, body))
         line += text.count("\n", start, pos)
         start, prefix = pos + 3, "   "
     body = prefix + text[start:]
-    if body.strip():
+    if _NON_BLANK.search(body):
         chunks.append(Chunk(len(chunks), line, body))
     return chunks
 
@@ -106,8 +111,8 @@ def split_documents(text: str) -> list[Chunk]:
 def _top_comment_ignores(text: str) -> frozenset[str]:
     """Rule ids named by `# gitops-kit: ignore ...` comments before the document's first content line."""
     ids: set[str] = set()
-    for raw in text.splitlines():
-        stripped = raw.strip()
+    for raw in text.split("\n"):  # YAML's line breaks, not splitlines' (which also splits on U+2028, \x0c...)
+        stripped = raw.strip(_BLANKS)
         if not stripped:
             continue
         if not stripped.startswith("#"):
@@ -119,7 +124,7 @@ def _top_comment_ignores(text: str) -> frozenset[str]:
 
 
 def _split_ids(text: str) -> list[str]:
-    return [part for part in re.split(r"[\s,]+", text.strip()) if part]
+    return [part for part in re.split(r"[ \t,]+", text) if part]
 
 
 def line_ignores(text: str) -> dict[int, frozenset[str]]:
@@ -127,7 +132,7 @@ def line_ignores(text: str) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
     if "gitops-kit:" not in text:
         return found
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # lines as the loader counts them
         if "gitops-kit:" in raw:
             match = re.search(_IGNORE_COMMENT, raw)
             if match:
@@ -216,13 +221,9 @@ def _syntax_problem(message: str, chunk: Chunk) -> Problem:
 
 def _content_line(chunk: Chunk) -> int:
     """The first line of a chunk that is neither blank nor a comment: where the object starts."""
-    offset = 0
-    for raw in chunk.text.splitlines():
-        stripped = raw.strip()
-        if stripped and not stripped.startswith("#"):
-            return chunk.line + offset
-        offset += 1
-    return chunk.line
+    # the one-call path's own test, so that the two paths cannot disagree on where a document starts
+    found = _content_line_at(chunk.text, 0, len(chunk.text), chunk.line)
+    return chunk.line if found is None else found
 
 
 def _too_deep(data: Any, limit: int) -> bool:
@@ -255,7 +256,7 @@ def _marker_positions(text: str) -> list[int]:
 def _document_spans(text: str, has_markers: bool | None = None) -> list[tuple[int, int, int]]:
     """(start, end, line) of each non-blank document body, as `split_documents` cuts them, without copying."""
     if not (_has_markers(text) if has_markers is None else has_markers):
-        return [(0, len(text), 1)] if text and not text.isspace() else []
+        return [(0, len(text), 1)] if _NON_BLANK.search(text) else []
     spans: list[tuple[int, int, int]] = []
     start, line = 0, 1
     non_blank = _NON_BLANK.search
@@ -282,7 +283,8 @@ def _content_line_at(text: str, start: int, end: int, line: int) -> int | None:
     """The line of the first content (not blank, not comment) in text[start:end]; None if there is none."""
     first_end = text.find("\n", start, end)
     first = text[start:end] if first_end < 0 else text[start:first_end]
-    if first.strip() and not first.lstrip().startswith("#"):
+    first = first.strip(_BLANKS)
+    if first and not first.startswith("#"):
         return line  # content on the marker line itself: `--- !!map`, `--- |`
     match = _CONTENT.search(text, start, end)
     return line + text.count("\n", start, match.start()) if match else None
@@ -315,12 +317,12 @@ def _load_whole(text: str, path: str, file: str, limits: Limits) -> list[Documen
     for start, end, line in spans:
         # most documents start with content right away, or on the line after their `---`
         first = text[start]
-        if first != "#" and not first.isspace():
+        if first not in "# \t\r\n":
             lines.append(line)
             continue
         if first == "\n" and start + 1 < end:
             first = text[start + 1]
-            if first != "#" and not first.isspace():
+            if first not in "# \t\r\n":
                 lines.append(line + 1)
                 continue
         found = _content_line_at(text, start, end, line)

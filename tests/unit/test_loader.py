@@ -135,3 +135,28 @@ def test_nul_byte_late_in_the_file_is_still_binary(tmp_path):
     path.write_bytes(b"kind: A\n" + b"# padding\n" * 2000 + b"\x00kind: B\n")
     docs, problems = load_file(str(path), "late.yaml")
     assert docs == [] and "binary" in problems[0].message
+
+
+@pytest.mark.parametrize("space", ["\xa0", "\u2003", "\u3000"])
+def test_a_unicode_space_is_content_not_yaml_white_space(space):
+    # YAML's white space is space and tab only: a line "\xa0---" is content (not a marker, not blank)
+    docs, problems = load(f"\n{space}---\n- 7\n")
+    assert problems == [] and [(d.data, d.ref.line) for d in docs] == [(f"{space}--- - 7", 2)]
+    # a document of nothing but a Unicode space is a scalar document, not an empty one
+    docs, problems = load(f"a: 1\n---\n{space}\n")
+    assert problems == [] and [(d.data, d.ref.line) for d in docs] == [({"a": 1}, 1), (space, 3)]
+
+
+def test_a_unicode_space_before_hash_is_not_an_ignore_comment():
+    text = "\xa0# gitops-kit: ignore object-identity\nkind: A\n---\n# gitops-kit: ignore a\u3000b\nkind: B\n"
+    docs, problems = load(text)
+    assert problems == []
+    assert [(d.ref.line, d.ref.ignored) for d in docs] == [(1, frozenset()), (5, frozenset({"a"}))]
+    assert docs[0].data == {"\xa0# gitops-kit": "ignore object-identity", "kind": "A"}
+
+
+def test_line_ignores_needs_a_real_comment_and_counts_yaml_lines():
+    from gitops_kit.loader import line_ignores
+
+    text = "a: 1 # gitops-kit: ignore x\nb: \xa0# gitops-kit: ignore y\nc: \"\u2028\" # gitops-kit: ignore z\n"
+    assert line_ignores(text) == {1: frozenset({"x"}), 3: frozenset({"z"})}

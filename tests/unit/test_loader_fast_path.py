@@ -23,8 +23,14 @@ _PIECES = [
     # longer than the default depth bound (200 lines): the fast path walks it instead of giving up
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: long\ndata:\n" + "".join(f"  k{i}: v\n" for i in range(250)),
     "deep:\n" + "".join("  " * (i + 1) + f"l{i}:\n" for i in range(8)) + "  " * 9 + "leaf: 1\n",
+    # Unicode spaces and a BOM inside the stream are content, not blanks, markers or comment starts
+    "\xa0\n",
+    "\n\xa0---\n- 7\n",  # (octal numbers are load_text's own addition: see test_speed_loader)
+    "\u2003# gitops-kit: ignore object-identity\nkind: Secret\n",
+    "\u3000\n# c\nkind: ConfigMap\n",
+    "\ufeffkind: ConfigMap\n",
 ]
-_MARKERS = ["---\n", "--- \n", "---\n\n", "...\n---\n", "--- # comment\n"]
+_MARKERS = ["---\n", "--- \n", "---\n\n", "...\n---\n", "--- # comment\n", "---\n\u3000\n"]
 
 
 @st.composite
@@ -64,7 +70,7 @@ def test_marker_line_content_keeps_its_line():
     ]
 
 
-@given(st.lists(st.sampled_from(["---", "...", "\n", " ", "\t", "\r", "a", "-", ".", "#", "--- x", "\n---\n"]), max_size=14).map("".join))
+@given(st.lists(st.sampled_from(["---", "...", "\n", " ", "\t", "\r", "a", "-", ".", "#", "--- x", "\n---\n", "\xa0"]), max_size=14).map("".join))
 @settings(max_examples=400, deadline=None)
 def test_marker_scan_finds_what_the_multiline_regex_finds(text):
     from gitops_kit import loader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gitops_kit import loader
@@ -15,12 +15,16 @@ _PIECES = st.sampled_from(
     [
         "---", "...", "--- ", "---\t", "\n", "\r\n", " ", "\t", "#", "# c\n", "a: 1", "b: [1, 2]", "- x",
         "k: 0", "k: 010", "- 07", "k:\t010", "010", ":0", "|\n  t", "\ufeff",
+        # Unicode spaces are content in YAML (only space and tab are white space), unlike for str.isspace
+        "\xa0", "\u2003", "\u3000", "\xa0---", "\xa0# gitops-kit: ignore x", "# gitops-kit: ignore a\u3000b",
     ]
 )
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_PIECES, max_size=12).map("".join))
+@example("\n\xa0---\n- 07")  # the paths once put this document on lines 3 and 2 (it starts on line 2)
+@example("a: 1\n---\n\u2003# gitops-kit: ignore x\n---\n\ufeff\u3000")
 def test_the_one_call_path_agrees_with_the_per_document_path(text):
     documents, problems = load_text_per_document(text, "/r/f.yaml", "f.yaml")
     if ": 0" in text or "- 0" in text:
