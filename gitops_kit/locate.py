@@ -52,18 +52,17 @@ def position(ref: DocRef, path: tuple[PathPart, ...]) -> tuple[int, int]:
     node = _node(ref.path, ref.index)
     if node is None:
         return ref.line, 1
-    chunk_line = _chunks(ref.path)[ref.index].line
+    chunk = _chunks(ref.path)[ref.index]
+    chunk_line = chunk.line
     line, column = node.start_mark.line, node.start_mark.column
-    for part in path:
-        child = None
-        key_node = None
-        if node.tag.endswith(":map") or getattr(node, "id", "") == "mapping":
-            for k, v in node.value:
-                if getattr(k, "value", None) == part or (isinstance(part, str) and str(getattr(k, "value", "")) == part):
-                    key_node, child = k, v
-        elif (node.tag.endswith(":seq") or getattr(node, "id", "") == "sequence") and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+    for depth, part in enumerate(path):
+        if _is_literal(node):
+            # a YAML document inside a `|` string (Argo CD's helm.values): go on inside it
+            inner = _inside_literal(node, chunk.text, path[depth:])
+            if inner is not None:
+                return chunk_line + inner[0], inner[1] + 1
+            break
+        child, key_node = _child(node, part)
         if child is None:
             break
         anchor = key_node if key_node is not None else child
@@ -71,6 +70,56 @@ def position(ref: DocRef, path: tuple[PathPart, ...]) -> tuple[int, int]:
         node = child
     # node lines are 0-based relative to the chunk
     return chunk_line + line, column + 1
+
+
+def _is_literal(node) -> bool:
+    return getattr(node, "id", "") == "scalar" and getattr(node, "style", None) == "|" and isinstance(node.value, str)
+
+
+def _inside_literal(node, text: str, path: tuple[PathPart, ...]) -> tuple[int, int] | None:
+    """0-based (line, column) in the chunk of `path` inside the YAML held by the literal block scalar
+    `node`, or None when that text is not YAML. A literal scalar keeps its lines as written, minus one
+    indentation, so its lines map one to one onto the file's, from the line after the `|`."""
+    inner_text = node.value
+    try:
+        inner = _compose(inner_text)
+    except Exception:  # noqa: BLE001 - not YAML: the string itself is the place
+        return None
+    if inner is None:
+        return None
+    first = node.start_mark.line + 1
+    raw_lines = text.split("\n")
+    inner_lines = inner_text.split("\n")
+    indent = 0
+    for offset, inner_line in enumerate(inner_lines):
+        if inner_line.strip(" ") and first + offset < len(raw_lines):
+            raw = raw_lines[first + offset]
+            indent = (len(raw) - len(raw.lstrip(" "))) - (len(inner_line) - len(inner_line.lstrip(" ")))
+            break
+    line, column = inner.start_mark.line, inner.start_mark.column
+    current = inner
+    for part in path:
+        child, key_node = _child(current, part)
+        if child is None:
+            break
+        anchor = key_node if key_node is not None else child
+        line, column = anchor.start_mark.line, anchor.start_mark.column
+        current = child
+    return first + line, indent + column
+
+
+def _child(node, part: PathPart):
+    """(child, key node) of `part` in a mapping or sequence node, or (None, None)."""
+    if node.tag.endswith(":map") or getattr(node, "id", "") == "mapping":
+        found = (None, None)
+        for k, v in node.value:
+            if getattr(k, "value", None) == part or (isinstance(part, str) and str(getattr(k, "value", "")) == part):
+                found = (v, k)
+        return found
+    if (node.tag.endswith(":seq") or getattr(node, "id", "") == "sequence") and isinstance(part, int):
+        if 0 <= part < len(node.value):
+            return node.value[part], None
+    return None, None
 
 
 def duplicate_keys(text: str) -> Iterator[tuple[str, int, int]]:

@@ -76,8 +76,8 @@ class EmbeddedValues:
         if best is None:
             return self.missing()
         depth, layer = best
-        if layer.from_string:
-            return {"path": layer.path, "ref": layer.ref, "doc": self.doc}
+        if layer.from_string:  # located inside the string (locate.position reads a `|` block as YAML)
+            return {"path": layer.path + tuple(parts[:depth]), "ref": layer.ref, "doc": self.doc}
         exact = depth == len(parts)
         return {"path": layer.path + tuple(parts), "ref": layer.ref, "doc": self.doc, "line_offset": line_offset if exact else 0}
 

@@ -64,3 +64,58 @@ def test_file_changed_or_gone_does_not_raise(tmp_path):
     locate.clear_cache()
     line, column = locate.position(first, ("metadata", "name"))
     assert line >= 1 and column >= 1
+
+
+APPLICATION = """\
+# Argo CD: the chart's values as one YAML string
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: gpu
+spec:
+  source:
+    chart: gpu-operator
+    helm:
+      values: |
+
+        mig:
+          strategy: all
+        devices:
+          - name: a
+          - name: b
+      folded: >
+        mig:
+          strategy: all
+      indented: |2
+          deep: 1
+          shallow: 2
+"""
+
+
+def app_ref(tmp_path):
+    path = tmp_path / "app.yaml"
+    path.write_text(APPLICATION)
+    locate.clear_cache()
+    [doc], problems = load_file(str(path), "app.yaml")
+    assert problems == []
+    return doc.ref
+
+
+def test_a_path_inside_a_literal_block_string_is_located_inside_it(tmp_path):
+    ref = app_ref(tmp_path)
+    values = ("spec", "source", "helm", "values")
+    assert locate.position(ref, values) == (10, 7)  # the key, as before
+    assert locate.position(ref, values + ("mig",)) == (12, 9)  # a blank first line is kept
+    assert locate.position(ref, values + ("mig", "strategy")) == (13, 11)
+    assert locate.position(ref, values + ("devices", 1, "name")) == (16, 13)
+    # missing inside the string: the deepest existing parent, still inside it
+    assert locate.position(ref, values + ("mig", "absent")) == (12, 9)
+    # an explicit indentation indicator: columns follow the file, not the string
+    indented = ("spec", "source", "helm", "indented")
+    assert locate.position(ref, indented + ("shallow",)) == (22, 11)
+
+
+def test_folded_or_non_yaml_strings_stay_at_their_key(tmp_path):
+    ref = app_ref(tmp_path)
+    assert locate.position(ref, ("spec", "source", "helm", "folded", "mig")) == (17, 7)
+    assert locate.position(ref, ("metadata", "name", "x")) == (5, 3)
