@@ -203,6 +203,7 @@ def value_file_paths(text: str) -> list[str]:
     """The repository files Argo CD Applications in `text` read values from (`$<ref>/<path>` entries
     of `helm.valueFiles`; templated paths are skipped: they name no single file)."""
     from .loader import parse_chunk, split_documents
+    from .rules._helm import argo_sources, repository_value_file
 
     paths = []
     for chunk in split_documents(text):
@@ -210,13 +211,13 @@ def value_file_paths(text: str) -> list[str]:
         spec = data.get("spec") if isinstance(data, dict) and str(data.get("apiVersion", "")).startswith("argoproj.io/") else None
         if not isinstance(spec, dict):
             continue
-        sources = [spec.get("source")] + (spec.get("sources") if isinstance(spec.get("sources"), list) else [])
-        for source in sources:
-            helm = source.get("helm") if isinstance(source, dict) else None
+        for source, _path in argo_sources(spec):
+            helm = source.get("helm")
             entries = helm.get("valueFiles") if isinstance(helm, dict) else None
             for entry in entries if isinstance(entries, list) else []:
-                if isinstance(entry, str) and entry.startswith("$") and "/" in entry and "{{" not in entry:
-                    path = posixpath.normpath(entry.partition("/")[2])
+                named = repository_value_file(entry)
+                if named is not None:
+                    path = posixpath.normpath(named[1])
                     if not path.startswith(".."):
                         paths.append(path)
     return paths

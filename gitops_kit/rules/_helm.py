@@ -8,7 +8,8 @@ read relative to its root. That read is the one exception to "rules do no I/O": 
 sync time, so the values cannot be checked without it (files are cached, never read outside the root).
 
 Findings inside merged values point at the layer that sets the value (a values file: its own file and
-line). Inside a YAML string (`helm.values`) positions cannot be located: findings point at `values`.
+line). Inside a YAML string (`helm.values`) the path goes on into the string: `locate.position` reads a
+literal (`|`) block as YAML; any other string is located at its `values` key.
 """
 
 from __future__ import annotations
@@ -202,11 +203,21 @@ def _application_values(doc: Document, ctx: Context | None, name: str, source: M
     return values
 
 
+def repository_value_file(entry: Any) -> tuple[str, str] | None:
+    """(ref name, path) of a `valueFiles` entry `$<ref>/<path>`, which reads another source (taken to be
+    this repository); None for a path relative to the chart's own source or one still templated."""
+    if not isinstance(entry, str) or not entry.startswith("$") or "/" not in entry or "{{" in entry:
+        return None
+    ref_name, _, relative = entry[1:].partition("/")
+    return ref_name, relative
+
+
 def _values_file(ctx: Context | None, entry: Any, refs: set, ignore_missing: bool) -> tuple[Layer | None, str]:
     """The layer of one `valueFiles` entry, or (None, why it cannot be read; empty when that is expected)."""
-    if not isinstance(entry, str) or not entry.startswith("$") or "/" not in entry or "{{" in entry:
+    named = repository_value_file(entry)
+    if named is None:
         return None, ""  # relative to the chart's own source (not in this repository), or still a template
-    ref_name, _, relative = entry[1:].partition("/")
+    ref_name, relative = named
     if ref_name not in refs:
         return None, f"valueFiles entry {entry!r} names ${ref_name}, but no source of this Application has ref: {ref_name}"
     if ctx is None:
