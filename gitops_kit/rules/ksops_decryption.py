@@ -5,27 +5,32 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Any, Iterator, Mapping, NamedTuple
 
 from ..discover import KUSTOMIZATION_NAMES
 from ..model import DocRef, Document, Severity, Violation
-from ..rulebase import Context, Rule
+from ..rulebase import Context, Record, Rule
 from ..secrets.ksops import Listed, function_exec_path, is_encrypted_documents, is_encrypted_file, is_ksops, listed_files, resolve
 from ._sealed import Sealed, sealed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 ARGO_KINDS = ("Application", "ApplicationSet")
 _SCAN_BYTES = 1 << 20  # an Application file is small; a larger file is read no further than this
 
 
-class Kustomization(NamedTuple):
+class Kustomization(Record):
+    __slots__ = ()
     folder: str
     ref: DocRef
     resources: tuple[tuple[int, str], ...]
     generators: tuple[str, ...]
 
 
-class Generator(NamedTuple):
+class Generator(Record):
+    __slots__ = ()
     file: str
     ref: DocRef
     object: str
@@ -37,11 +42,13 @@ class Generator(NamedTuple):
 Encrypted = Sealed
 
 
-class FluxDecrypts(NamedTuple):
+class FluxDecrypts(Record):
+    __slots__ = ()
     path: str  # spec.path, normalised ("" = repository root)
 
 
-class ArgoApp(NamedTuple):
+class ArgoApp(Record):
+    __slots__ = ()
     file: str
     plugin_paths: tuple[str, ...]  # folders its sources read through a Config Management Plugin ("" = root)
 
@@ -101,7 +108,8 @@ def _plugin_paths(data: dict[str, Any]) -> Iterator[str]:
 def _is_argo(records: list[Any], ctx: Context) -> bool:
     services = getattr(ctx, "services", None) or {}
     fleet = services.get("fleet")
-    if isinstance(fleet, Mapping) and fleet.get("flavor") == "argocd":
+    # a dict, as `Config.section` gives (and rules/_fleet.py reads): no collections.abc import for a Mapping test
+    if isinstance(fleet, dict) and fleet.get("flavor") == "argocd":
         return True
     return any(isinstance(r, ArgoApp) for r in records)
 

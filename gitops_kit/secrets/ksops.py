@@ -23,14 +23,22 @@ Pure functions over parsed data; the one reader (`read_first_document`) is for c
 from __future__ import annotations
 
 import posixpath
-from typing import Any, NamedTuple
+
+from ..rulebase import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 API_VERSION = "viaduct.ai/v1"
 KIND = "ksops"
 FUNCTION_ANNOTATION = "config.kubernetes.io/function"
 
 
-class Listed(NamedTuple):
+class Listed(Record):
+    """One file a KSOPS generator lists (a Record, not a NamedTuple: no `typing` at import time, a bar)."""
+
+    __slots__ = ()
     index: int
     value: str  # as written
     path: tuple[str | int, ...]  # where it is written in the generator document
