@@ -153,10 +153,14 @@ def test_render_cache_is_private_checksummed_and_heals(tmp_path):
 
 # -- interrupted runs ----------------------------------------------------------------------------
 def _children(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
+    """Processes started by any thread of `pid` (renders start from worker threads)."""
+    found: list[str] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:
+            continue
+    return found
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the render subprocesses")
