@@ -34,7 +34,8 @@ class CommitWorker:
     would stretch whatever else `new cluster` does in Python meanwhile (rendering templates, then
     checking the new repository); in a child started at the beginning of the run it is spent on the
     other core while the templates render, and the commit later only waits on a pipe. One commit per
-    worker; `close()` ends a worker that was never asked (the child exits on end of input)."""
+    worker; `close()` stops a worker that was never asked (and one whose parent dies sees the end of its
+    input and exits)."""
 
     def __init__(self) -> None:
         import sys
@@ -70,16 +71,12 @@ class CommitWorker:
         raise CommitError(str(answer["error"]), str(answer["detail"]))
 
     def close(self) -> None:
-        """End a worker that was never asked (it exits on end of input); a stuck one is killed."""
+        """End a worker that was never asked (a run with nothing to commit, or one that stopped on an
+        error): it holds no work of ours, so it is stopped rather than waited for."""
         if self._finished:
             return
         self._finished = True
-        from ..tools import ToolError
-
-        try:
-            self._worker.finish(b"", timeout=5)
-        except ToolError:
-            pass  # killed: a hung import must not outlive the run
+        self._worker.kill()
 
 
 def serve() -> int:

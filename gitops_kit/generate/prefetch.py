@@ -52,7 +52,7 @@ class Prefetch:
         for thread in self._threads:
             thread.join()
         if self._committer is not None:
-            self._committer.close()  # never asked: it exits on end of input
+            self._committer.close()  # never asked: stopped
 
     @staticmethod
     def _run(repo: Path) -> None:
