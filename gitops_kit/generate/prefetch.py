@@ -25,13 +25,15 @@ class Prefetch:
 
         self._committer = CommitWorker() if git else None
         self._done = threading.Event()  # the run is over: what is left of the warming is not needed
-        self._threads = [threading.Thread(target=self._run, args=(repo,), name="gitops-kit-prefetch", daemon=True)] if tools else []
+        # not daemons: parallel.py does not fork while one may hold tools' lock (they end long before
+        # validation reaches its file checks), and `wait` joins them at the end of the run anyway
+        self._threads = [threading.Thread(target=self._run, args=(repo,), name="gitops-kit-prefetch")] if tools else []
         for thread in self._threads:
             thread.start()
 
     def warm_validator(self, repo: Path, files: dict[str, bytes], skip: frozenset[str]) -> None:
         """Start loading what validating `files` (the repository at `repo` as it will be) needs."""
-        thread = threading.Thread(target=_warm_validator, args=(repo, dict(files), skip, self._done), name="gitops-kit-warm", daemon=True)
+        thread = threading.Thread(target=_warm_validator, args=(repo, dict(files), skip, self._done), name="gitops-kit-warm")
         self._threads.append(thread)
         thread.start()
 
