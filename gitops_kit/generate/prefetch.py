@@ -21,9 +21,7 @@ from pathlib import Path
 class Prefetch:
     def __init__(self, repo: Path, *, tools: bool, git: bool) -> None:
         """`tools`: ask sops and the renderer for their versions; `git`: start the commit worker."""
-        from .gitcommit import CommitWorker
-
-        self._committer = CommitWorker() if git else None
+        self._committer = _commit_worker() if git else None
         self._done = threading.Event()  # the run is over: what is left of the warming is not needed
         # not daemons: parallel.py does not fork while one may hold tools' lock (they end long before
         # validation reaches its file checks), and `wait` joins them at the end of the run anyway
@@ -71,6 +69,18 @@ class Prefetch:
             find_renderer(settings)
         except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
             pass
+
+
+def _commit_worker():
+    """A started CommitWorker, or None when no worker process can start here (then `commit` commits
+    in this process, as before workers existed)."""
+    from ..errors import ToolError
+    from .gitcommit import CommitWorker
+
+    try:
+        return CommitWorker()
+    except (ToolError, OSError):
+        return None
 
 
 def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], done: threading.Event) -> None:

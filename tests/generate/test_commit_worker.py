@@ -56,3 +56,17 @@ def test_an_unused_worker_is_stopped_when_closed():
     worker = CommitWorker()
     worker.close()
     assert worker._worker._process.returncode is not None  # gone and reaped, not left running
+
+
+def test_without_a_worker_the_commit_happens_in_process(tmp_path, identity, monkeypatch):
+    """No usable interpreter for a worker (an embedded Python, say): new cluster still commits."""
+    import sys
+
+    from gitops_kit.generate.prefetch import Prefetch
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    prefetch = Prefetch(tmp_path, tools=False, git=True)
+    (tmp_path / "a.yaml").write_text("a: 1\n")
+    sha = prefetch.commit(tmp_path, ["a.yaml"], "first")
+    prefetch.wait()
+    assert git.Repo(tmp_path).head.commit.hexsha == sha
