@@ -13,7 +13,7 @@ from .model import DocRef, PathPart
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Any, Iterator
 
 
 def _compose(text: str):
@@ -53,23 +53,28 @@ def position(ref: DocRef, path: tuple[PathPart, ...]) -> tuple[int, int]:
     if node is None:
         return ref.line, 1
     chunk = _chunks(ref.path)[ref.index]
-    chunk_line = chunk.line
+    line, column, deepest, depth = _walk(node, path)
+    if depth < len(path) and _is_literal(deepest):
+        # a YAML document inside a `|` string (Argo CD's helm.values): go on inside it
+        inner = _inside_literal(deepest, chunk.text, path[depth:])
+        if inner is not None:
+            line, column = inner
+    # node lines are 0-based relative to the chunk
+    return chunk.line + line, column + 1
+
+
+def _walk(node, path: tuple[PathPart, ...]) -> tuple[int, int, Any, int]:
+    """0-based (line, column) of the deepest part of `path` found from `node`, that node, and how many
+    parts were found."""
     line, column = node.start_mark.line, node.start_mark.column
     for depth, part in enumerate(path):
-        if _is_literal(node):
-            # a YAML document inside a `|` string (Argo CD's helm.values): go on inside it
-            inner = _inside_literal(node, chunk.text, path[depth:])
-            if inner is not None:
-                return chunk_line + inner[0], inner[1] + 1
-            break
         child, key_node = _child(node, part)
         if child is None:
-            break
+            return line, column, node, depth
         anchor = key_node if key_node is not None else child
         line, column = anchor.start_mark.line, anchor.start_mark.column
         node = child
-    # node lines are 0-based relative to the chunk
-    return chunk_line + line, column + 1
+    return line, column, node, len(path)
 
 
 def _is_literal(node) -> bool:
@@ -96,15 +101,7 @@ def _inside_literal(node, text: str, path: tuple[PathPart, ...]) -> tuple[int, i
             raw = raw_lines[first + offset]
             indent = (len(raw) - len(raw.lstrip(" "))) - (len(inner_line) - len(inner_line.lstrip(" ")))
             break
-    line, column = inner.start_mark.line, inner.start_mark.column
-    current = inner
-    for part in path:
-        child, key_node = _child(current, part)
-        if child is None:
-            break
-        anchor = key_node if key_node is not None else child
-        line, column = anchor.start_mark.line, anchor.start_mark.column
-        current = child
+    line, column, _node, _depth = _walk(inner, path)
     return first + line, indent + column
 
 

@@ -34,6 +34,22 @@ def fleet(root):
     return write(root, files)
 
 
+def record_runs(monkeypatch, wanted, keep=lambda args, kwargs: args) -> list:
+    """What `keep` makes of every tools.run call whose argv contains `wanted` (the call still runs)."""
+    seen: list = []
+    lock = threading.Lock()
+    real = tools.run
+
+    def spy(args, **kwargs):
+        if wanted in args:
+            with lock:  # renders run on worker threads
+                seen.append(keep(args, kwargs))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(tools, "run", spy)
+    return seen
+
+
 def test_overlays_with_a_strategic_merge_patch_start_first_then_the_widest(tmp_path):
     repo = fleet(tmp_path / "repo")
     roots = ["a-plain", "b-wide", "c-patched"]
@@ -59,17 +75,7 @@ def test_start_order_does_not_change_the_report(tmp_path, monkeypatch):
 
 def test_kustomize_runs_with_batch_go_settings_unless_the_user_set_them(tmp_path, monkeypatch):
     repo = fleet(tmp_path / "repo")
-    seen: list[dict[str, str]] = []
-    lock = threading.Lock()
-    real = tools.run
-
-    def spy(args, **kwargs):
-        if "--load-restrictor" in args:
-            with lock:
-                seen.append(dict(kwargs.get("env") or {}))
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(tools, "run", spy)
+    seen = record_runs(monkeypatch, "--load-restrictor", lambda args, kwargs: dict(kwargs.get("env") or {}))
     monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache-1"))
     monkeypatch.delenv("GOGC", raising=False)
     monkeypatch.delenv("GOMEMLIMIT", raising=False)
@@ -99,15 +105,8 @@ def test_kustomize_runs_with_batch_go_settings_unless_the_user_set_them(tmp_path
 def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skipped):
     monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
     repo = write(tmp_path / "repo", {"apps/c-001/kustomization.yaml": text})
-    builds = []
     real = tools.run
-
-    def spy(args, **kwargs):
-        if "--load-restrictor" in args:
-            builds.append(args)
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(tools, "run", spy)
+    builds = record_runs(monkeypatch, "--load-restrictor")
     report = validate([repo])
     assert len(builds) == (0 if skipped else 1)
     if skipped:
@@ -125,15 +124,7 @@ def test_the_renderer_is_asked_for_its_version_once_when_prefetched(tmp_path, mo
     monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
     render._ask_version.cache_clear()
     repo = fleet(tmp_path / "repo")
-    asked = []
-    real = tools.run
-
-    def spy(args, **kwargs):
-        if "version" in args:
-            asked.append(args)
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(tools, "run", spy)
+    asked = record_runs(monkeypatch, "version")
     render.prefetch_renderer(load_config(repo))
     report = validate([repo])  # prefetches too, then renders
     assert report.overlays == 3 and len(asked) == 1
