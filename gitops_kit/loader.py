@@ -111,7 +111,7 @@ def split_documents(text: str) -> list[Chunk]:
 def _top_comment_ignores(text: str) -> frozenset[str]:
     """Rule ids named by `# gitops-kit: ignore ...` comments before the document's first content line."""
     ids: set[str] = set()
-    for raw in text.split("\n"):  # YAML's line breaks, not splitlines' (which also splits on U+2028, \x0c...)
+    for raw in _lines(text):
         stripped = raw.strip(_BLANKS)
         if not stripped:
             continue
@@ -123,6 +123,12 @@ def _top_comment_ignores(text: str) -> frozenset[str]:
     return frozenset(ids)
 
 
+def _lines(text: str) -> list[str]:
+    """The lines of `text` split at YAML's line breaks (CRLF, LF and a lone CR, as the parsers count them),
+    not at splitlines' others (U+2028, \x0c...)."""
+    return text.split("\n") if "\r" not in text else re.split(r"\r\n?|\n", text)
+
+
 def _split_ids(text: str) -> list[str]:
     return [part for part in re.split(r"[ \t,]+", text) if part]
 
@@ -132,7 +138,7 @@ def line_ignores(text: str) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
     if "gitops-kit:" not in text:
         return found
-    for number, raw in enumerate(text.split("\n"), start=1):  # lines as the loader counts them
+    for number, raw in enumerate(_lines(text), start=1):  # lines as findings are located (ruamel.yaml)
         if "gitops-kit:" in raw:
             match = re.search(_IGNORE_COMMENT, raw)
             if match:

@@ -65,6 +65,18 @@ def test_comment_on_the_line(tmp_path):
     assert rules_found(root) == [("duplicate-key", "cm.yaml", 5)]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_comment_on_the_line_with_any_yaml_line_break(tmp_path, newline):
+    """LF, CRLF and old-Mac CR files: the comment's line is counted as the finding's line is."""
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b  # gitops-kit: ignore duplicate-key\n"
+    root = repo(tmp_path, {})
+    (root / "cm.yaml").write_bytes(text.replace("\n", newline).encode())
+    report = validate([root])
+    assert report.findings == [] and report.suppressed == 1
+    (root / "cm.yaml").write_bytes(text.replace("\n", newline).replace("  # gitops-kit: ignore duplicate-key", "").encode())
+    assert rules_found(root) == [("duplicate-key", "cm.yaml", 5)]
+
+
 def test_comment_at_the_top_of_a_document_covers_only_that_document(tmp_path):
     text = "# gitops-kit: ignore object-identity\n" + NAMELESS + "---\n" + NAMELESS
     root = repo(tmp_path, {"svc.yaml": text})
