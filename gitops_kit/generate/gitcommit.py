@@ -49,7 +49,9 @@ class CommitWorker:
         self._finished = False
 
     def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
-        """As `commit_paths`, in the worker; raises CommitError the same way."""
+        """As `commit_paths`, in the worker; raises CommitError the same way. A worker that never came up
+        (`sys.executable` is not a Python that can import gitops_kit: an embedding program, say) never
+        read the request, so the commit is made in this process instead."""
         import json
 
         from ..tools import DEFAULT_TIMEOUT, ToolError
@@ -60,8 +62,10 @@ class CommitWorker:
             result = self._worker.finish(request, timeout=DEFAULT_TIMEOUT)
         except ToolError as err:  # killed after the timeout
             raise CommitError(f"git commit in {repo_dir} failed: {err}", str(err)) from None
+        if not result.stdout.startswith(READY):
+            return commit_paths(repo_dir, paths, message)
         try:
-            answer = json.loads(result.text)
+            answer = json.loads(result.stdout[len(READY):])
         except ValueError:
             lines = result.error_text.splitlines()
             detail = lines[-1] if lines else f"the commit worker exited with code {result.returncode}"
@@ -79,11 +83,17 @@ class CommitWorker:
         self._worker.kill()
 
 
+#: the worker's first output: it is up and will read the request (anything else: it never came up)
+READY = b"gitops-kit commit worker\n"
+
+
 def serve() -> int:
     """The worker's side: import GitPython, then run the one request read from stdin (none: exit)."""
     import json
     import sys
 
+    sys.stdout.buffer.write(READY)
+    sys.stdout.flush()
     import_gitpython()
     raw = sys.stdin.buffer.read()
     if not raw.strip():

@@ -44,12 +44,33 @@ def test_git_failure_is_a_commit_error_with_gits_own_words(tmp_path, identity):
 
 
 def test_a_worker_that_died_is_one_clear_error(tmp_path):
+    import select
+
     worker = CommitWorker()
-    os.kill(worker._worker._process.pid, signal.SIGKILL)  # dies on its own, as after an out-of-memory kill
-    worker._worker._process.wait()
+    process = worker._worker._process
+    select.select([process.stdout], [], [], 30)  # it is up (READY is waiting in the pipe, unread)
+    os.kill(process.pid, signal.SIGKILL)  # then dies on its own, as after an out-of-memory kill
+    process.wait()
     with pytest.raises(CommitError) as caught:
         worker.commit(tmp_path, ["a.yaml"], "first")
     assert f"git commit in {tmp_path} failed" in str(caught.value) and "exited with code" in caught.value.detail
+    assert not (tmp_path / ".git").exists()  # not retried in-process: the request may have reached git
+
+
+def test_a_worker_that_never_came_up_commits_in_process(tmp_path, identity, monkeypatch):
+    """sys.executable is not a Python that runs gitops_kit (an embedding program): the commit still happens."""
+    import sys
+
+    fake = tmp_path / "bin" / "python3"
+    fake.parent.mkdir()
+    fake.symlink_to("/bin/false")
+    monkeypatch.setattr(sys, "executable", str(fake))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.yaml").write_text("a: 1\n")
+    worker = CommitWorker()
+    sha = worker.commit(repo, ["a.yaml"], "first")
+    assert git.Repo(repo).head.commit.hexsha == sha
 
 
 def test_an_unused_worker_is_stopped_when_closed():
