@@ -7,6 +7,7 @@ after the rules ran, so rules never read configuration for severity or suppressi
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from . import locate
@@ -347,12 +348,14 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
     """
     ordered = by_directory(sources)
     jobs = worker_count(ordered)
-    bulk = len(ordered) >= PARALLEL_MIN_FILES
+    # Parsed documents hold no reference cycles and are freed as each file is checked, so the cyclic
+    # collector's frequent young-generation passes (every 700 container allocations) find nothing;
+    # what start-up built is moved out of its way (gc.freeze, which also spares forked workers copying
+    # pages it would touch). ≈ 2 % of a large run's CPU. The collector's settings are the process's:
+    # only a run on the main thread of a process that froze nothing itself changes them (a library
+    # caller's own freeze, or validations on several threads, are left alone).
+    bulk = len(ordered) >= PARALLEL_MIN_FILES and _owns_the_collector()
     if bulk:
-        # Parsed documents hold no reference cycles and are freed as each file is checked, so the cyclic
-        # collector's frequent young-generation passes (every 700 container allocations) find nothing;
-        # what start-up built is moved out of its way (gc.freeze, which also spares forked workers
-        # copying pages it would touch). ≈ 2 % of a large run's CPU.
         import gc
 
         threshold = gc.get_threshold()
@@ -373,6 +376,14 @@ def load_into(engine: Engine, sources: Iterable[SourcePath], rendered_inputs: fr
 
 #: container allocations between young-generation collections while a large input is checked
 BULK_GC_THRESHOLD = 10_000
+
+
+def _owns_the_collector() -> bool:
+    import gc
+
+    threading = sys.modules.get("threading")  # never imported: this is the only thread
+    on_main = threading is None or threading.current_thread() is threading.main_thread()
+    return on_main and gc.get_freeze_count() == 0
 
 
 def by_directory(sources: Iterable[SourcePath]) -> Sequence[SourcePath]:
