@@ -9,6 +9,7 @@ located problems, never exceptions: the other overlays still validate.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .. import flux_vars, locate, tools
 from ..config import Config
-from ..discover import Discovery, SourcePath
+from ..discover import KUSTOMIZATION_NAMES, Discovery, SourcePath
 from ..errors import ToolError
 from ..loader import load_file, parse_chunk, read_limited, split_documents
 from ..model import DocRef, Document
@@ -211,8 +212,11 @@ def _nothing_to_build(kfile: KustomizationFile) -> bool:
     """A kustomization that lists no resources and sets nothing else, like a new cluster's `apps/<name>`
     (kept as a place to add applications): kustomize builds it to nothing, so no process is started."""
     data = kfile.data
+    folder = os.path.dirname(kfile.path)
     return (
         kfile.readable
+        # more than one kustomization file in the folder is kustomize's own error, reported by building
+        and sum(os.path.exists(os.path.join(folder, name)) for name in KUSTOMIZATION_NAMES) == 1
         and data.get("resources") == []
         and set(data) <= {"apiVersion", "kind", "resources"}
         and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"

@@ -116,6 +116,15 @@ def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skippe
         assert result.returncode == 0 and result.stdout.strip() == b""
 
 
+def test_an_empty_kustomization_beside_another_kustomization_file_is_built(tmp_path, monkeypatch):
+    """Two kustomization files in one folder is kustomize's error to report (found in review)."""
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    repo = write(tmp_path / "repo", {"o/kustomization.yaml": "resources: []\n", "o/kustomization.yml": "resources: []\n"})
+    builds = record_runs(monkeypatch, "--load-restrictor")
+    report = validate([repo])
+    assert len(builds) == 1 and [f.rule_id for f in report.findings] == ["kustomize-build"]
+
+
 def test_the_renderer_is_asked_for_its_version_once_when_prefetched(tmp_path, monkeypatch):
     """prefetch_renderer (PR mode, validate) and the render stage share one version query."""
     import gitops_kit.render as render
