@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 FLAGS = ("--load-restrictor", "LoadRestrictionsNone")
 _BOOTSTRAP_FILES = ("gotk-components.yaml", "gotk-sync.yaml")
 _KLOG_ERR = re.compile(r'err="((?:[^"\\]|\\.)*)"')
+# klog's form for a message with line breaks: `err=<`, then the lines indented by a tab, then ` >`
+_KLOG_ERR_LINES = re.compile(r"err=<\n((?:\t[^\n]*(?:\n|$))+)")
 
 
 @dataclass
@@ -137,8 +139,14 @@ def _overlay_inputs(graph: Graph, root: str) -> tuple[list[str], list[str]]:
 
 
 def _clean_message(stderr: str, repo: Path) -> str:
+    lines = _KLOG_ERR_LINES.search(stderr)
     match = _KLOG_ERR.search(stderr)
-    text = match.group(1).replace('\\"', '"') if match else (stderr.strip().splitlines() or ["no error message"])[-1]
+    if lines:
+        text = "; ".join(line.strip() for line in lines.group(1).splitlines() if line.strip())
+    elif match:
+        text = match.group(1).replace('\\"', '"')
+    else:
+        text = (stderr.strip().splitlines() or ["no error message"])[-1]
     text = text.replace(str(repo) + "/", "").replace(str(repo), ".")
     return text.removeprefix("Error: ")
 

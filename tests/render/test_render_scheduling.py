@@ -123,6 +123,8 @@ def test_an_empty_kustomization_beside_another_kustomization_file_is_built(tmp_p
     builds = record_runs(monkeypatch, "--load-restrictor")
     report = validate([repo])
     assert len(builds) == 1 and [f.rule_id for f in report.findings] == ["kustomize-build"]
+    # kubectl prints this one in klog's multi-line form (err=<, tab-indented lines, >): its words are kept
+    assert "multiple kustomization files" in report.findings[0].message
 
 
 def test_the_renderer_is_asked_for_its_version_once_when_prefetched(tmp_path, monkeypatch):
