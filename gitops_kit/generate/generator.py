@@ -91,14 +91,14 @@ def prepare(answers: Answers, prefetch: Prefetch | None = None) -> tuple[Fleet, 
         p for p in files if p.rsplit("/", 1)[-1] in BOOTSTRAP_PLACEHOLDERS or is_secret_path(p)
     )
 
-    def meanwhile() -> None:
+    def meanwhile(sops_running: Callable[[], bool]) -> None:
         """What needs no ciphertext, done while sops encrypts (after `.sops.yaml` has its rules)."""
         files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
         # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
         # deterministic (ciphertext differs on every encryption) and such files are never deleted
         files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
         if prefetch is not None:
-            prefetch.warm_validator(repo, files, create_only)
+            prefetch.warm_validator(repo, files, create_only, sops_running)
 
     files, new_keys = _secure(repo, fleet, cluster, answers, files, meanwhile)
     current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
@@ -122,7 +122,7 @@ def _with_settings(fleet: Fleet, answers: Answers) -> Fleet:
 
 
 def _secure(
-    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes], meanwhile: Callable[[], None]
+    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes], meanwhile: Callable[[Callable[[], bool]], None]
 ) -> tuple[dict[str, bytes], list[Recipient]]:
     """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules.
 
@@ -158,7 +158,7 @@ def _secure(
     if answers.dry_run:
         for path in to_encrypt:
             files[path] = b"# (SOPS-encrypted Secret: encrypted when written)\n"
-        meanwhile()
+        meanwhile(lambda: False)
     else:
         files.update(encrypt_new_secrets(files, to_encrypt, files[SOPS_CONFIG], meanwhile))
     return files, new_keys

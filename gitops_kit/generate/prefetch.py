@@ -2,8 +2,8 @@
 
 sops and kustomize/kubectl are asked for their versions while the templates render, and the git commit
 runs in a worker process started at the same time (gitcommit.CommitWorker), so GitPython is imported on
-the other core rather than under this process's interpreter lock. While sops encrypts, a thread loads
-the rule modules and schemas the validation of the new repository will need.
+the other core rather than under this process's interpreter lock. While sops encrypts, the main thread
+loads the rule modules and schemas the validation of the new repository will need.
 
 Both version answers are remembered for the process (`secrets.sops.find_sops`, the renderer's version behind
 `render.find_renderer`) and each costs a process start of ~0.04 s that would otherwise sit on the path
@@ -16,24 +16,33 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Callable
 
 
 class Prefetch:
     def __init__(self, repo: Path, *, tools: bool, git: bool) -> None:
         """`tools`: ask sops and the renderer for their versions; `git`: start the commit worker."""
         self._committer = _commit_worker() if git else None
-        self._done = threading.Event()  # the run is over: what is left of the warming is not needed
+        if tools:
+            # Everything the thread runs is imported here first (≈ 6 ms, most of it needed later anyway): a
+            # Ctrl-C that lands while two threads import at once can leave Python's import lock held (in
+            # CPython's module-lock cleanup) and the run hung, and the templates are imported meanwhile.
+            import tempfile  # noqa: F401
+
+            from .. import config, render, resources  # noqa: F401
+            from ..render import settings  # noqa: F401
+            from ..secrets import sops  # noqa: F401
         # not daemons: parallel.py does not fork while one may hold tools' lock (they end long before
         # validation reaches its file checks), and `wait` joins them at the end of the run anyway
         self._threads = [threading.Thread(target=self._run, args=(repo,), name="gitops-kit-prefetch")] if tools else []
         for thread in self._threads:
             thread.start()
 
-    def warm_validator(self, repo: Path, files: dict[str, bytes], skip: frozenset[str]) -> None:
-        """Start loading what validating `files` (the repository at `repo` as it will be) needs."""
-        thread = threading.Thread(target=_warm_validator, args=(repo, dict(files), skip, self._done), name="gitops-kit-warm")
-        self._threads.append(thread)
-        thread.start()
+    @staticmethod
+    def warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], keep_going: Callable[[], bool]) -> None:
+        """Load what validating `files` (the repository at `repo` as it will be) needs, on this thread,
+        while `keep_going()` (sops is still encrypting): see `_warm_validator`."""
+        _warm_validator(repo, files, skip, keep_going)
 
     def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
         """`gitcommit.commit_paths`, through the worker when there is one (raises CommitError alike)."""
@@ -48,7 +57,6 @@ class Prefetch:
             committer.close()
 
     def wait(self) -> None:
-        self._done.set()
         for thread in self._threads:
             thread.join()
         if self._committer is not None:
@@ -83,28 +91,28 @@ def _commit_worker():
         return None
 
 
-def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], done: threading.Event) -> None:
+def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], keep_going: Callable[[], bool]) -> None:
     """Import every rule module and resolve the schema of every kind among the generated manifests.
 
-    Started while sops encrypts; it goes on while the validator waits for its first kustomize builds.
+    Runs on the main thread while sops encrypts (the time would otherwise be spent waiting) and stops
+    once `keep_going()` says sops is done: the validator loads whatever is left when it needs it.
     Without it the validator pays these loads (~0.03-0.05 s: rule modules, the schema bundle) when it
-    checks the first rendered overlay, after the builds. Loaded modules and resolved schemas are shared
-    with the validator through the import system and the schema caches. Files in `skip` (Secrets to be
-    encrypted) are not read. Stops between two loads once `done` is set (a run with nothing to write
-    ends without waiting for it)."""
+    checks the first rendered overlay, after the kustomize builds. Files in `skip` (Secrets to be
+    encrypted) are not read. Best effort: a problem here is left for the validator to report."""
     from .._native import yaml_loads
     from ..config import CONFIG_NAME, parse_config
-    from ..rulebase import all_rules
+    from ..rulebase import load_rule, rule_entries
     from ..schemas import service_from_config
 
     try:
-        all_rules()
+        for rule_id in rule_entries():
+            if not keep_going():
+                return
+            load_rule(rule_id)
         config = parse_config(yaml_loads(files[CONFIG_NAME].decode("utf-8")), str(repo))
         service = service_from_config(config)
         kinds: set[tuple[str, str]] = set()
         for path, content in files.items():
-            if done.is_set():
-                return
             if path in skip or not path.endswith((".yaml", ".yml")) or b"apiVersion" not in content:
                 continue
             for chunk in content.decode("utf-8").split("\n---"):
@@ -115,8 +123,8 @@ def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], d
                 if isinstance(document, dict) and isinstance(document.get("apiVersion"), str) and isinstance(document.get("kind"), str):
                     kinds.add((document["apiVersion"], document["kind"]))
         for api_version, kind in sorted(kinds):
-            if done.is_set():
+            if not keep_going():
                 return
             service.validator(api_version, kind)
-    except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
+    except Exception:  # noqa: BLE001 - see the docstring
         pass

@@ -97,15 +97,16 @@ def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str, f
 
 
 def encrypt_new_secrets(
-    files: Mapping[str, bytes], secret_paths: list[str], sops_config: bytes, meanwhile: Callable[[], None] | None = None
+    files: Mapping[str, bytes], secret_paths: list[str], sops_config: bytes, meanwhile: Callable[[Callable[[], bool]], None] | None = None
 ) -> dict[str, bytes]:
     """Ciphertext for each secret path; the plaintext never leaves a 0700 temporary directory.
 
     `meanwhile` (called exactly once, on this thread) is work that does not need the ciphertext: it runs
-    while the sops processes do, instead of after them."""
+    while the sops processes do, instead of after them, and is given a function that tells whether
+    they still are (work it may cut short)."""
     if not secret_paths:
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(_nothing_running)
         return {}
     from ..secrets.sops import encrypt_bytes, find_sops
 
@@ -125,8 +126,13 @@ def encrypt_new_secrets(
         with ThreadPoolExecutor(max_workers=min(len(secret_paths), MAX_CONCURRENT_SOPS)) as pool:
             pending = [pool.submit(encrypt, path) for path in secret_paths]
             if meanwhile is not None:
-                meanwhile()  # on an error the pool still waits for sops before the temp dir goes
+                # on an error the pool still waits for sops before the temp dir goes
+                meanwhile(lambda: not all(future.done() for future in pending))
             return {path: future.result() for path, future in zip(secret_paths, pending)}
+
+
+def _nothing_running() -> bool:
+    return False
 
 
 def write_new_key(recipient: Recipient) -> Path | None:

@@ -106,6 +106,12 @@ def prefetch_renderer(config: Config) -> None:
     history, discovering files): with an empty cache the version is a process start (~0.04 s) that the
     render stage would otherwise wait for. Best effort: the render stage reports any problem itself."""
 
+    # What the thread's work imports is imported here: a Ctrl-C that lands while two threads import at
+    # once can leave Python's import lock held and the run hung (CPython's module-lock cleanup).
+    import tempfile  # noqa: F401 - the version is stored with fileio's atomic write
+
+    from .. import resources  # noqa: F401
+
     def find() -> None:
         try:
             find_renderer(parse_settings(config))
