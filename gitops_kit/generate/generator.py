@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..config import CONFIG_NAME
-from ..fileio import atomic_write_bytes, check_inside
+from ..fileio import atomic_write_bytes, check_inside, private_temp_dir
 from .blueprints import check_gpu_model, check_requirements, load_blueprints
 from .config_edit import read_fleet, update_config
 from .fleet import DEFAULT_POOL, Cluster, Fleet, cluster_for
@@ -257,7 +256,7 @@ def _restore(repo: Path, originals: dict[str, bytes | None], done: list[str]) ->
 
 def _validate_in_scratch(repo: Path, plan: Plan) -> None:
     """Run the validator over the repository as it will be; any finding stops generation before writing."""
-    with tempfile.TemporaryDirectory(prefix="gitops-kit-validate-") as temp:
+    with private_temp_dir("gitops-kit-validate-") as temp:
         scratch = Path(temp) / "repo"
         if repo.is_dir():
             shutil.copytree(repo, scratch, ignore=shutil.ignore_patterns(".git"), symlinks=True)

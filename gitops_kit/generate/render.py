@@ -9,10 +9,10 @@ no timestamps, no random ids. Files that contain Helm or GitHub `{{ }}` syntax a
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..fileio import private_temp_dir
 from ..resources import cookiecutters_path
 from .blueprints import Blueprint, gpu_models, load_blueprints
 from .fleet import Cluster, Fleet
@@ -28,7 +28,7 @@ def render_fleet(fleet: Fleet, params: Mapping[str, Mapping[str, Mapping[str, An
     """
     params = params or {}
     blueprints = load_blueprints()
-    with tempfile.TemporaryDirectory(prefix="gitops-kit-render-") as temp:
+    with private_temp_dir("gitops-kit-render-") as temp:
         work = Path(temp)
         config_file = _cookiecutter_config(work)
         out = work / "out"

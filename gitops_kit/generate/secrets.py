@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from ..fileio import private_temp_dir
 from .names import GenerateError
 
 SOPS_CONFIG = ".sops.yaml"
@@ -88,7 +88,7 @@ def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str, f
     """`.sops.yaml` content with the cluster's creation rule (round-trip edit of the existing file)."""
     from ..secrets.sops_config import ensure_creation_rule
 
-    with tempfile.TemporaryDirectory(prefix="gitops-kit-sops-") as temp:
+    with private_temp_dir("gitops-kit-sops-") as temp:
         path = Path(temp) / SOPS_CONFIG
         if sops_text is not None:
             path.write_text(sops_text, encoding="utf-8")
@@ -112,7 +112,7 @@ def encrypt_new_secrets(
 
     find_sops()  # missing sops: one line with the install hint, before anything is written
     plaintexts = {path: files[path] for path in secret_paths}  # `meanwhile` may add to `files`
-    with tempfile.TemporaryDirectory(prefix="gitops-kit-sops-") as temp:
+    with private_temp_dir("gitops-kit-sops-") as temp:
         config_path = Path(temp) / SOPS_CONFIG
         config_path.write_bytes(sops_config)
 

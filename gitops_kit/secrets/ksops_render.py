@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..fileio import private_temp_dir
 from .ksops import is_builtin_plugin, is_encrypted_documents, is_ksops, listed_files, read_documents, resolve
 
 #: extra kustomize flag and a cache-key marker (bump it when the stand-in's output changes)
@@ -185,5 +185,5 @@ def prepare(repo: Path, scratch_root: Path, the_plan: Plan, directories: Iterabl
     return mirror, {"KUSTOMIZE_PLUGIN_HOME": str(scratch_root / "plugins")}
 
 
-def scratch_directory() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="gitops-kit-ksops-")
+def scratch_directory() -> private_temp_dir:
+    return private_temp_dir("gitops-kit-ksops-")
