@@ -126,7 +126,8 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatc
 
 
 # -- keys and cache ------------------------------------------------------------------------------
-def test_key_files_are_0600(tmp_path, cli):
+def test_key_files_are_0600(tmp_path, cli, monkeypatch):
+    monkeypatch.delenv("GITOPS_KIT_KEY_DIR", raising=False)  # the new cluster's key goes under HOME
     key = tmp_path / "keys" / "c1.agekey"
     result = cli("secrets", "keygen", "--cluster", "c1", "--output", str(key), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
