@@ -24,9 +24,10 @@ class Prefetch:
         """`tools`: ask sops and the renderer for their versions; `git`: start the commit worker."""
         self._committer = _commit_worker() if git else None
         if tools:
-            # Everything the thread runs is imported here first (≈ 6 ms, most of it needed later anyway): a
-            # Ctrl-C that lands while two threads import at once can leave Python's import lock held (in
-            # CPython's module-lock cleanup) and the run hung, and the templates are imported meanwhile.
+            # Everything the thread runs is imported here first (≈ 6 ms, most of it needed later anyway):
+            # the main thread imports the template engine meanwhile, and a Ctrl-C that lands while two
+            # threads import at once can leave Python's import lock held (CPython's module-lock cleanup)
+            # and the run hung.
             import tempfile  # noqa: F401
 
             from .. import config, render, resources  # noqa: F401
