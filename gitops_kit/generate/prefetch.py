@@ -23,20 +23,20 @@ class Prefetch:
     def __init__(self, repo: Path, *, tools: bool, git: bool) -> None:
         """`tools`: ask sops and the renderer for their versions; `git`: start the commit worker."""
         self._committer = _commit_worker() if git else None
+        self._threads: list[threading.Thread] = []
         if tools:
-            # Everything the thread runs is imported here first (≈ 6 ms, most of it needed later anyway):
-            # the main thread imports the template engine meanwhile, and a Ctrl-C that lands while two
-            # threads import at once can leave Python's import lock held (CPython's module-lock cleanup)
-            # and the run hung.
-            import tempfile  # noqa: F401
+            # the renderer's version: the repository's own render settings may name another kustomize
+            renderer = _prefetch_renderer(repo)
+            if renderer is not None:
+                self._threads.append(renderer)
+            # sops's: imported here, as render.prefetch_renderer does for its own (a Ctrl-C that lands
+            # while two threads import at once can leave Python's import lock held)
+            from ..secrets.sops import find_sops
 
-            from .. import config, render, resources  # noqa: F401
-            from ..render import settings  # noqa: F401
-            from ..secrets import sops  # noqa: F401
-        # not daemons: parallel.py does not fork while one may hold tools' lock (they end long before
-        # validation reaches its file checks), and `wait` joins them at the end of the run anyway
-        self._threads = [threading.Thread(target=self._run, args=(repo,), name="gitops-kit-prefetch")] if tools else []
-        for thread in self._threads:
+            # not a daemon: parallel.py does not fork while it may hold tools' lock (it ends long before
+            # validation reaches its file checks), and `wait` joins it at the end of the run anyway
+            thread = threading.Thread(target=_quietly, args=(find_sops,), name="gitops-kit-prefetch")
+            self._threads.append(thread)
             thread.start()
 
     @staticmethod
@@ -63,21 +63,22 @@ class Prefetch:
         if self._committer is not None:
             self._committer.close()  # never asked: stopped
 
-    @staticmethod
-    def _run(repo: Path) -> None:
-        try:
-            from ..secrets.sops import find_sops
 
-            find_sops()
-            from ..config import CONFIG_NAME, load_config
-            from ..render import find_renderer
-            from ..render.settings import RenderSettings, parse_settings
+def _prefetch_renderer(repo: Path) -> threading.Thread | None:
+    from ..config import ConfigError, load_config
+    from ..render import prefetch_renderer
 
-            # the repository's own render settings may name another kustomize binary
-            settings = parse_settings(load_config(repo)) if (repo / CONFIG_NAME).is_file() else RenderSettings()
-            find_renderer(settings)
-        except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
-            pass
+    try:
+        return prefetch_renderer(load_config(repo))
+    except ConfigError:
+        return None  # reported where the configuration is read for real
+
+
+def _quietly(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception:  # noqa: BLE001 - see the module docstring: the real call reports it
+        pass
 
 
 def _commit_worker():

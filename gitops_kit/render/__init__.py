@@ -101,7 +101,7 @@ def _version(path: str, is_kubectl: bool) -> str:
 _ASKING = threading.Lock()
 
 
-def prefetch_renderer(config: Config) -> None:
+def prefetch_renderer(config: Config) -> threading.Thread:
     """Find the renderer and its version on a thread now, while the caller does other work (reading git
     history, discovering files): with an empty cache the version is a process start (~0.04 s) that the
     render stage would otherwise wait for. Best effort: the render stage reports any problem itself."""
@@ -120,7 +120,9 @@ def prefetch_renderer(config: Config) -> None:
 
     # not a daemon: parallel.py then does not fork while it may hold tools' lock (it is done long before
     # any render stage needs it), and the interpreter lets it end rather than cutting it off
-    threading.Thread(target=find, name="gitops-kit-renderer-version").start()
+    thread = threading.Thread(target=find, name="gitops-kit-renderer-version")
+    thread.start()
+    return thread
 
 
 @lru_cache(maxsize=8)
