@@ -79,10 +79,7 @@ class OverlayDiff:
     problems: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        counts = {"added": 0, "removed": 0, "changed": 0}
-        for obj in self.objects:
-            counts[obj.change] += 1
-        return counts
+        return _tally(obj.change for obj in self.objects)
 
     def headline(self) -> str:
         if self.status == "failed":
@@ -109,10 +106,7 @@ class ValuesDiff:
         return f"Helm values of {self.kind} {self.object} (chart {self.chart}{version}) in {self.where}"
 
     def counts(self) -> dict[str, int]:
-        counts = {"added": 0, "removed": 0, "changed": 0}
-        for change in self.fields:
-            counts[change.kind] += 1
-        return counts
+        return _tally(change.kind for change in self.fields)
 
     def headline(self) -> str:
         return ", ".join(f"{n} {label}" for label, n in self.counts().items() if n)
@@ -122,6 +116,14 @@ class ValuesDiff:
             "kind": self.kind, "object": self.object, "chart": self.chart, "version": self.version,
             "in": self.where, "counts": self.counts(), "fields": [f.to_dict() for f in self.fields],
         }
+
+
+def _tally(changes: Iterable[str]) -> dict[str, int]:
+    """How many of each change (added, removed, changed), in that order."""
+    counts = {"added": 0, "removed": 0, "changed": 0}
+    for change in changes:
+        counts[change] += 1
+    return counts
 
 
 def object_key(obj: dict[str, Any]) -> tuple[str, str, str, str]:
