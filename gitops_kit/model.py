@@ -102,11 +102,18 @@ def split_path(path: str, file: str) -> str | tuple[str]:
     if not path.endswith(file):
         return (path,)
     base = path[: len(path) - len(file)]
-    shared = _bases.get(base)
+    return _bases.get(base) or _shared(base)  # the usual case without a call: one per document
+
+
+def _shared(base: str | tuple[str]) -> str | tuple[str]:
+    """The one string kept for a base (a `(path,)` tuple is kept as it is)."""
+    if base.__class__ is not str:
+        return base
+    shared = _bases.get(base)  # type: ignore[call-overload]
     if shared is None:
         if len(_bases) >= _MAX_BASES:  # a long-lived process validating many trees: stay bounded
             _bases.clear()
-        shared = _bases[base] = base
+        shared = _bases[base] = base  # type: ignore[index,assignment]
     return shared
 
 
@@ -131,6 +138,7 @@ class DocRef(_Frozen):
     __slots__ = ("_base", "file", "index", "line", "ignored")
 
     def __init__(self, path: str, file: str, index: int = 0, line: int = 1, ignored: frozenset[str] = frozenset()) -> None:
+        # the attributes are set here, not through a helper shared with _doc_ref: one DocRef per document
         setter = object_setattr
         setter(self, "_base", split_path(path, file))
         setter(self, "file", file)
@@ -161,7 +169,7 @@ class DocRef(_Frozen):
 def _doc_ref(base: str | tuple[str], file: str, index: int, line: int, ignored: frozenset[str]) -> DocRef:
     ref = object.__new__(DocRef)
     setter = object_setattr
-    setter(ref, "_base", _bases.setdefault(base, base) if base.__class__ is str and len(_bases) < _MAX_BASES else base)
+    setter(ref, "_base", _shared(base))
     setter(ref, "file", file)
     setter(ref, "index", index)
     setter(ref, "line", line)
