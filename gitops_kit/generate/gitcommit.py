@@ -132,7 +132,10 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
             repo.git.rm("--cached", "--ignore-unmatch", "--quiet", "--", *removed, kill_after_timeout=timeout)
         with repo.git.custom_environment(**env):
             repo.git.commit("-m", message, "--no-verify", "--", *paths, kill_after_timeout=timeout)
-        return repo.head.commit.hexsha
+        from git.refs.symbolic import SymbolicReference
+
+        # read from the ref files: `repo.head.commit` would start a `git cat-file` process to learn its type
+        return SymbolicReference.dereference_recursive(repo, "HEAD")
     except git.GitCommandError as err:
         lines = (err.stderr or str(err)).strip().splitlines()
         detail = lines[-1] if lines else str(err)
