@@ -159,6 +159,23 @@ class Running:
             raise ToolFailed(f"{name} exited {process.returncode}: {detail}", process.returncode, result.error_text)
         return result
 
+    def send(self, data: bytes) -> None:
+        """Write `data` as the program's whole input now and close it (`start(stdin=True)`): the program
+        works while the caller does something else, and `finish` only collects its output. Meant for
+        input that fits a pipe's buffer (a few kB); a larger one blocks until the program has read it."""
+        stdin = self._process.stdin
+        self._process.stdin = None  # `finish` (communicate) then leaves the closed pipe alone
+        if stdin is None:
+            return
+        try:
+            stdin.write(data)
+            stdin.close()
+        except BrokenPipeError:  # it ended without reading: `finish` reports its exit status
+            pass
+
+    def done(self) -> bool:
+        return self._process.poll() is not None
+
     def kill(self) -> None:
         _kill_group(self._process)
         with _LOCK:

@@ -77,20 +77,44 @@ _CHECKED: set[str] = set()
 
 def find_sops() -> str:
     """Path of a sops binary at least MINIMUM_VERSION, else `SopsMissing` with the install hint."""
-    try:
-        binary = tools.find_tool("sops", INSTALL_HINT)
-    except tools.ToolMissing:
-        raise SopsMissing(f"sops: not found; {INSTALL_HINT}") from None
-    if binary in _CHECKED:
-        return binary
-    result = tools.run([binary, "--version", "--disable-version-check"], env=_env(), timeout=TIMEOUT, tool="sops")
-    found = tools.parse_version(result.text.splitlines()[0] if result.text else "")
-    try:
-        tools.require_version("sops", found, MINIMUM_VERSION)
-    except ToolError as error:
-        raise SopsMissing(f"{error}; {INSTALL_HINT}") from None
-    _CHECKED.add(binary)
-    return binary
+    return start_version_check().verdict()
+
+
+class VersionCheck:
+    """`sops --version` started now, its verdict read later (`verdict`): work that needs the binary can run
+    beside the check, as long as its result is only used once the verdict is in."""
+
+    def __init__(self) -> None:
+        try:
+            self.binary = tools.find_tool("sops", INSTALL_HINT)
+        except tools.ToolMissing:
+            raise SopsMissing(f"sops: not found; {INSTALL_HINT}") from None
+        self._running: tools.Running | None = None
+        if self.binary not in _CHECKED:
+            self._running = tools.start([self.binary, "--version", "--disable-version-check"], env=_env(), tool="sops")
+
+    def verdict(self) -> str:
+        """The binary's path once its version is known to be recent enough; else `SopsMissing`."""
+        running, self._running = self._running, None
+        if running is not None:
+            result = running.finish(timeout=TIMEOUT)
+            found = tools.parse_version(result.text.splitlines()[0] if result.text else "")
+            try:
+                tools.require_version("sops", found, MINIMUM_VERSION)
+            except ToolError as error:
+                raise SopsMissing(f"{error}; {INSTALL_HINT}") from None
+            _CHECKED.add(self.binary)
+        return self.binary
+
+    def cancel(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.kill()
+
+
+def start_version_check() -> VersionCheck:
+    """Raises `SopsMissing` at once when there is no sops; the version's verdict comes from `verdict()`."""
+    return VersionCheck()
 
 
 def _env(age_key_file: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -126,7 +150,36 @@ def _redact(detail: str) -> str:
 
 def encrypt_bytes(plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml") -> bytes:
     """Encrypt `plaintext` as sops would for `file_path` under `config_path`'s creation rules."""
-    binary = find_sops()
+    return start_encrypt(plaintext, file_path=file_path, config_path=config_path, input_type=input_type).result()
+
+
+class Encrypting:
+    """A sops process encrypting one plaintext (`start_encrypt`); `result` waits for the ciphertext."""
+
+    def __init__(self, running: tools.Running, file_path: Path) -> None:
+        self._running = running
+        self._file_path = file_path
+
+    def done(self) -> bool:
+        return self._running.done()
+
+    def result(self) -> bytes:
+        result = self._running.finish(timeout=TIMEOUT)
+        _raise_for(result, self._file_path, "encrypt")
+        return result.stdout
+
+    def kill(self) -> None:
+        self._running.kill()
+
+
+def start_encrypt(
+    plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml", binary: str | None = None
+) -> Encrypting:
+    """Start sops encrypting `plaintext` (sent through its stdin at once) and return without waiting.
+
+    `binary`: a `VersionCheck`'s binary, whose verdict the caller reads before it uses the ciphertext;
+    without it the version is checked here first (`find_sops`)."""
+    binary = binary or find_sops()
     config_path = Path(config_path).resolve()
     args = [
         binary, "--config", os.fspath(config_path), "encrypt",
@@ -134,9 +187,9 @@ def encrypt_bytes(plaintext: bytes, *, file_path: Path, config_path: Path, input
         "--input-type", input_type, "--output-type", input_type,
     ]
     # cwd = the config's directory so nothing sops writes or resolves lands in the caller's tree.
-    result = tools.run(args, input=plaintext, env=_env(), timeout=TIMEOUT, cwd=config_path.parent, tool="sops")
-    _raise_for(result, Path(file_path), "encrypt")
-    return result.stdout
+    running = tools.start(args, env=_env(), cwd=config_path.parent, stdin=True, tool="sops")
+    running.send(plaintext)
+    return Encrypting(running, Path(file_path))
 
 
 def decrypt_bytes(
