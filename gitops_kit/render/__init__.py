@@ -24,7 +24,7 @@ from ..discover import KUSTOMIZATION_NAMES, Discovery, SourcePath
 from ..errors import ToolError
 from ..loader import load_file, parse_chunk, read_limited, split_documents
 from ..model import DocRef, Document
-from . import cache
+from . import ahead, cache
 from .graph import Graph, KustomizationFile, build_graph
 from .mapping import SourceIndex
 from .settings import RenderSettings, parse_settings
@@ -141,6 +141,12 @@ def _ask_version(path: str, is_kubectl: bool, size: int, mtime_ns: int) -> str:
     return version
 
 
+def _overlay_key(repo: Path, graph: Graph, root: str, renderer: Renderer) -> str:
+    """The render-cache key of a plain build (no KSOPS generator) of `root`."""
+    directories, files = _overlay_inputs(graph, root)
+    return cache.input_key(repo, directories, files, renderer.version, FLAGS)
+
+
 def _overlay_inputs(graph: Graph, root: str) -> tuple[list[str], list[str]]:
     closure = graph.closure(root)
     return [k.root for k in closure], sorted({f for k in closure for f in k.inputs})
@@ -200,15 +206,18 @@ def _render_one(
         # the encrypted files a KSOPS generator reads are inputs too, wherever they live
         files = sorted({*files, *ksops.files})
         flags = (*FLAGS, *PLUGIN_FLAGS, CACHE_MARK)
-    key = cache.input_key(repo, directories, files, renderer.version, flags) if settings.cache else ""
-    if key:
+    key = cache.input_key(repo, directories, files, renderer.version, flags) if settings.cache or ahead.waiting() else ""
+    if key and settings.cache:
         cached = cache.load(key)
         if cached is not None:
             return Outcome(cached, key=key, cached=True)
     try:
         if ksops is None:
-            directory = repo / root if root != "." else repo
-            result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=tools.minimal_env(tools.go_batch_env()))
+            result = ahead.take(key, settings.timeout) if key else None
+            if result is None:
+                directory = repo / root if root != "." else repo
+                env = tools.minimal_env(tools.go_batch_env())
+                result = tools.run(renderer.args(directory), timeout=settings.timeout, cwd=repo, env=env)
             where = repo
         else:
             result, where = _render_with_ksops(repo, root, renderer, settings, ksops, directories, files)
@@ -308,7 +317,7 @@ def render_overlays(discovery: Discovery, config: Config) -> RenderResult:
             # checked through this render only, as resource files are: twice would be a duplicate object
             result.input_files.update(plans[root].files)
         objects = _parse_render(outcome.output)
-        if outcome.key and not outcome.cached and not cache.has_plaintext_secret(objects):
+        if settings.cache and outcome.key and not outcome.cached and not cache.has_plaintext_secret(objects):
             cache.store(outcome.key, outcome.output)
         result.overlays[root] = [index.document(root, obj) for obj in objects]
     _substitute(result, kustomizations, sources)
