@@ -259,7 +259,7 @@ class _Mask:
                 return True
         return any(_sets(tree, path) for tree in self.encrypted)
 
-    def hides_value(self, path: tuple[str, ...], value: Any) -> bool:
+    def hides_value(self, value: Any) -> bool:
         """For an added or removed value: a mapping or list that holds a secret-looking key is hidden whole
         inside an object with Helm values (an added `helm` block may carry a valuesObject)."""
         if self.values is None or not isinstance(value, (dict, list)):
@@ -359,7 +359,7 @@ def _fields(old: Any, new: Any, path: tuple[str, ...], mask: _Mask) -> Iterable[
 
 def _leaf(path: tuple[str, ...], old: Any, new: Any, mask: _Mask) -> FieldChange:
     masked = (
-        mask.hides(path) or _encrypted(old) or _encrypted(new) or mask.hides_value(path, old) or mask.hides_value(path, new)
+        mask.hides(path) or _encrypted(old) or _encrypted(new) or mask.hides_value(old) or mask.hides_value(new)
     )
     return FieldChange(_join(path), old, new, masked=masked)
 
