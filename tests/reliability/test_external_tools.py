@@ -185,6 +185,17 @@ def test_sops_failures_exit_2_naming_sops(tmp_path, cli, case, body, expected):
     assert line.startswith("gitops-kit: error: ") and expected in line
 
 
+def test_a_sops_that_never_reads_a_large_input_still_times_out(tmp_path, cli):
+    """The input of `secrets encrypt` can be larger than a pipe holds: it is written under the timeout too."""
+    plain = tmp_path / "repo" / "big.yaml"
+    plain.parent.mkdir()
+    (plain.parent / ".sops.yaml").write_text("creation_rules:\n  - age: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqsxqrmu\n")
+    plain.write_text("data:\n" + "".join(f"  key{i}: {'x' * 60}\n" for i in range(5000)))  # ~350 kB
+    result = cli("secrets", "encrypt", str(plain), env=_sops_env(tmp_path, SOPS_OK_VERSION + "sleep 30\n"))
+    assert result.returncode == 2 and "sops: no answer after 0.5s" in result.stderr
+    assert plain.read_text().startswith("data:\n  key0:")  # left as it was
+
+
 KUBECONFORM_OK = 'case "$1" in -v) echo v0.7.0; exit 0;; esac\n'
 
 
