@@ -489,10 +489,6 @@ def validate(
         root = find_root(path_list[0]) if os.path.exists(path_list[0]) else os.getcwd()
         config = load_config(root)
     discovery: Discovery = discover(path_list, config)
-    if discovery.kustomization_roots:
-        from .render import prefetch_renderer
-
-        prefetch_renderer(config)  # asked while the rules and the render graph are prepared
     ruleset = RuleSet.build(config, rules)
     from .schemas import service_from_config  # light: the bundle and jsonschema_rs load on first use
 

