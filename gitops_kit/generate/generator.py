@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..config import CONFIG_NAME
+from ..errors import ToolError
 from ..fileio import atomic_write_bytes, check_inside, private_temp_dir
 from .blueprints import check_gpu_model, check_requirements, load_blueprints
 from .config_edit import read_fleet, update_config
@@ -17,8 +18,11 @@ from .names import GenerateError, check_addons, check_cluster_name, check_kubern
 from .plan import MANIFEST_PATH, Plan, make_plan, parse_manifest, render_manifest, unified_diff
 from . import mesh_ca
 from .prefetch import Prefetch
-from .render import render_fleet
-from .secrets import SOPS_CONFIG, is_secret_path, secret_cluster, Recipient, choose_recipient, encrypt_new_secrets, sops_config_with_rule, write_new_key
+from .render import render_fleet, render_secrets
+from .secrets import (
+    SOPS_CONFIG, Encryption, Recipient, choose_recipient, encrypt_new_secrets, is_secret_path, secret_cluster, sops_config_with_rule,
+    write_new_key,
+)
 
 # `flux bootstrap` overwrites these placeholders with Flux's own manifests: write them once, never again.
 BOOTSTRAP_PLACEHOLDERS = ("gotk-components.yaml", "gotk-sync.yaml")
@@ -58,10 +62,14 @@ def existing_fleet(repo: Path) -> Fleet | None:
     return read_fleet(_read_text(repo / CONFIG_NAME))
 
 
-def prepare(answers: Answers, prefetch: Prefetch | None = None) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
-    """Everything up to the plan; reads the repository, writes nothing (new age keys are returned, not written).
+def prepare(
+    answers: Answers, prefetch: Prefetch | None = None, staging: _Staging | None = None
+) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
+    """Everything up to the plan; reads the repository, writes nothing there (new age keys are returned,
+    not written).
 
-    `prefetch`, when validation follows, gets to load what the validator needs while sops runs."""
+    `prefetch`, when validation follows, gets to load what the validator needs while sops runs.
+    `staging`: the folder a new repository is rendered into (see `_Staging`)."""
     name = check_cluster_name(answers.name)
     known = list(load_blueprints())
     addons = check_addons(list(answers.addons), known)
@@ -84,7 +92,43 @@ def prepare(answers: Answers, prefetch: Prefetch | None = None) -> tuple[Fleet, 
         fleet, name, addons, cluster_id=answers.cluster_id, pod_cidr=answers.pod_cidr, gpu_model=gpu_model, kubernetes=kubernetes
     )
     fleet = fleet.with_cluster(cluster)
-    files = render_fleet(fleet)
+    ahead = None if answers.dry_run else _encrypt_ahead(repo, fleet, cluster, answers)
+    try:
+        return _prepare_rendered(answers, fleet, cluster, kubernetes, config_text, prefetch, ahead, staging)
+    finally:
+        if ahead is not None and ahead.encryption is not None:
+            ahead.encryption.cancel()  # unused (a render that differs, an error): stopped, its directory gone
+
+
+def _prepare_rendered(
+    answers: Answers, fleet: Fleet, cluster: Cluster, kubernetes: str, config_text: str | None, prefetch: Prefetch | None,
+    ahead: _Ahead | None, staging: _Staging | None,
+) -> tuple[Fleet, Cluster, dict[str, bytes], Plan, list[Recipient]]:
+    repo = answers.repo
+
+    def clusters_rendered(partial: dict[str, bytes]) -> None:
+        """The clusters' overlays are complete in `staging`: their Secrets become ciphertext there and their
+        builds start, for the validation to come, while cookiecutter renders the rest."""
+        assert staging is not None
+        staging.written.update(partial)
+        final = _final_secrets(ahead, partial) if ahead is not None else {}
+        for path in [p for p in partial if is_secret_path(p)]:
+            # a build never reads a rendered placeholder: a Secret is in the folder once it is ciphertext
+            if path in final:
+                staging.write(path, final[path])
+            else:
+                staging.remove(path)
+        if prefetch is not None:
+            prefetch.render_ahead(staging.folder, repo)
+
+    if staging is None:
+        files = render_fleet(fleet)
+    else:
+        try:
+            files = render_fleet(fleet, into=staging.folder, clusters_rendered=clusters_rendered)
+        except OSError as err:  # the staging folder is on the repository's file system: disk full, say
+            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+        staging.written.update((p, c) for p, c in files.items() if p not in staging.written and not is_secret_path(p))
     manifest = parse_manifest(_read_text(repo / MANIFEST_PATH))
     create_only = frozenset(
         p for p in files if p.rsplit("/", 1)[-1] in BOOTSTRAP_PLACEHOLDERS or is_secret_path(p)
@@ -99,7 +143,7 @@ def prepare(answers: Answers, prefetch: Prefetch | None = None) -> tuple[Fleet, 
         if prefetch is not None:
             prefetch.warm_validator(repo, files, create_only, sops_running)
 
-    files, new_keys = _secure(repo, fleet, cluster, answers, files, meanwhile)
+    files, new_keys = _secure(repo, fleet, cluster, answers, files, meanwhile, ahead)
     current = {path: _read_bytes(repo / path) for path in {*files, *manifest}}
     plan = make_plan(
         files, current, manifest, managed=frozenset({CONFIG_NAME, MANIFEST_PATH}), force=answers.force, create_only=create_only
@@ -120,20 +164,35 @@ def _with_settings(fleet: Fleet, answers: Answers) -> Fleet:
     return replace(fleet, **changes) if changes else fleet
 
 
-def _secure(
-    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes], meanwhile: Callable[[Callable[[], bool]], None]
-) -> tuple[dict[str, bytes], list[Recipient]]:
-    """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules.
+@dataclass
+class _Secrets:
+    """What happens to the generated Secrets: decided from their paths and the repository, before encrypting."""
 
-    `meanwhile` runs once `.sops.yaml` is final, while sops encrypts."""
-    secret_paths = [p for p in files if is_secret_path(p)]
+    paths: frozenset[str]
+    kept: dict[str, bytes]  # already in the repository: left as they are (their ciphertext is the user's)
+    sops_config: bytes
+    new_keys: list[Recipient]
+    to_encrypt: list[str]
+    ca: mesh_ca.MeshCA | None = field(repr=False)
+
+    def plaintexts(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """What sops is given for each new Secret: the rendered file, with the fleet's mesh CA filled in."""
+        return {
+            p: self.ca.fill(files[p]) if self.ca is not None and p.endswith(mesh_ca.CA_SECRET_NAME) else files[p]
+            for p in self.to_encrypt
+        }
+
+
+def _decide_secrets(repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, secret_paths: list[str]) -> _Secrets:
+    """Recipients, `.sops.yaml` rules, the mesh CA and which Secrets are new (the others are kept)."""
     sops_text = _read_text(repo / SOPS_CONFIG)
     new_keys: list[Recipient] = []
+    kept: dict[str, bytes] = {}
     missing: dict[str, list[str]] = {}
     for path in secret_paths:
         existing = _read_bytes(repo / path)
         if existing is not None:
-            files[path] = existing
+            kept[path] = existing
         else:
             missing.setdefault(secret_cluster(path), []).append(path)
     # the target cluster always gets its rule, so later secrets (gitops-kit secrets …) find a recipient
@@ -143,28 +202,80 @@ def _secure(
         if recipient.identity is not None:
             new_keys.append(recipient)
         sops_text = sops_config_with_rule(sops_text, name, recipient.recipient, fleet.flavor).decode("utf-8")
-    if sops_text is not None:
-        files[SOPS_CONFIG] = sops_text.encode("utf-8")
+    assert sops_text is not None  # the target cluster's rule was just added
     to_encrypt = [p for paths in missing.values() for p in paths]
     needs_ca = [p for p in to_encrypt if p.endswith(mesh_ca.CA_SECRET_NAME)]
+    ca = None
     if needs_ca and not answers.dry_run:
         members = sorted(secret_cluster(p) for p in secret_paths if p.endswith(mesh_ca.CA_SECRET_NAME) and p not in needs_ca)
         ca = mesh_ca.fleet_ca(repo, members)
-        for path in needs_ca:
-            files[path] = ca.fill(files[path])
         if ca.new:
             new_keys.append(ca)  # type: ignore[arg-type]  # written at apply time like a new age key
+    return _Secrets(frozenset(secret_paths), kept, sops_text.encode("utf-8"), new_keys, to_encrypt, ca)
+
+
+@dataclass
+class _Ahead:
+    """The Secrets rendered and handed to sops before cookiecutter renders the rest (see `_encrypt_ahead`)."""
+
+    secrets: _Secrets
+    plaintexts: dict[str, bytes] = field(repr=False)  # the Mesh CA's key among them: never in a traceback or log
+    encryption: Encryption | None = None
+
+
+def _encrypt_ahead(repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers) -> _Ahead | None:
+    """Start sops on the new Secrets now, rendered by `render_secrets`, so it works on the other core while
+    cookiecutter renders the repository (the render's first ~0.1 s is importing cookiecutter). `_secure`
+    uses the ciphertext only when `render_fleet` rendered exactly these plaintexts; else it encrypts again."""
+    rendered = render_secrets(fleet)
+    if rendered is None:
+        return None
+    secrets = _decide_secrets(repo, fleet, cluster, answers, list(rendered))
+    plaintexts = secrets.plaintexts(rendered)
+    return _Ahead(secrets, plaintexts, Encryption(plaintexts, secrets.sops_config) if plaintexts else None)
+
+
+def _final_secrets(ahead: _Ahead, rendered: dict[str, bytes]) -> dict[str, bytes]:
+    """The Secrets as they will be written, as far as they are known: the ones kept from the repository,
+    and the ciphertext made ahead when `rendered` holds exactly the plaintexts it was made from."""
+    kept = {p: c for p, c in ahead.secrets.kept.items() if p in rendered}
+    if ahead.encryption is None or not all(p in rendered for p in ahead.plaintexts):
+        return kept
+    if ahead.secrets.plaintexts(rendered) != ahead.plaintexts:
+        return kept
+    try:
+        return {**kept, **ahead.encryption.finish()}
+    except ToolError:
+        return kept  # `_secure` asks again and reports it
+
+
+def _secure(
+    repo: Path, fleet: Fleet, cluster: Cluster, answers: Answers, files: dict[str, bytes],
+    meanwhile: Callable[[Callable[[], bool]], None], ahead: _Ahead | None = None,
+) -> tuple[dict[str, bytes], list[Recipient]]:
+    """Replace every rendered Secret by its ciphertext (or the existing file) and add the `.sops.yaml` rules.
+
+    `meanwhile` runs once `.sops.yaml` is final, while sops encrypts."""
+    secret_paths = [p for p in files if is_secret_path(p)]
+    if ahead is not None and ahead.secrets.paths == frozenset(secret_paths):
+        secrets = ahead.secrets  # its recipients, new keys and CA: the ciphertext ahead was made for them
+    else:
+        secrets, ahead = _decide_secrets(repo, fleet, cluster, answers, secret_paths), None
+    files.update(secrets.kept)
+    files[SOPS_CONFIG] = secrets.sops_config
     if answers.dry_run:
-        for path in to_encrypt:
+        for path in secrets.to_encrypt:
             files[path] = b"# (SOPS-encrypted Secret: encrypted when written)\n"
         meanwhile(lambda: False)
-    else:
-        files.update(encrypt_new_secrets(files, to_encrypt, files[SOPS_CONFIG], meanwhile))
-    return files, new_keys
+        return files, secrets.new_keys
+    plaintexts = secrets.plaintexts(files)
+    started = ahead.encryption if ahead is not None and ahead.plaintexts == plaintexts else None
+    files.update(encrypt_new_secrets(plaintexts, secrets.sops_config, meanwhile, started))
+    return files, secrets.new_keys
 
 
 def generate(answers: Answers) -> Result:
-    prefetch = Prefetch(answers.repo, tools=not answers.dry_run, git=answers.commit and not answers.dry_run)
+    prefetch = Prefetch(git=answers.commit and not answers.dry_run)
     try:
         return _generate(answers, prefetch)
     finally:
@@ -172,7 +283,17 @@ def generate(answers: Answers) -> Result:
 
 
 def _generate(answers: Answers, prefetch: Prefetch) -> Result:
-    fleet, cluster, files, plan, new_keys = prepare(answers, None if answers.dry_run else prefetch)
+    staging = _Staging(_sibling_folder(answers.repo)) if not answers.dry_run and _is_new_repository(answers.repo) else None
+    try:
+        return _generate_into(answers, prefetch, staging)
+    finally:
+        if staging is not None and staging.folder.exists():  # not renamed into place: a failure
+            prefetch.stop_rendering_ahead()  # nothing keeps reading the folder
+            shutil.rmtree(staging.folder, ignore_errors=True)
+
+
+def _generate_into(answers: Answers, prefetch: Prefetch, staging: _Staging | None) -> Result:
+    fleet, cluster, files, plan, new_keys = prepare(answers, None if answers.dry_run else prefetch, staging)
     result = Result(cluster, plan)
     if plan.conflicts:
         diffs = "".join(unified_diff(p, old, new) for p, (old, new) in plan.conflicts.items())
@@ -187,8 +308,8 @@ def _generate(answers: Answers, prefetch: Prefetch) -> Result:
         return result
     if not plan.changes:
         return result
-    if _is_new_repository(answers.repo):
-        _create_repository(answers, cluster, plan, new_keys, result, prefetch)
+    if staging is not None:
+        _create_repository(answers, cluster, plan, new_keys, result, prefetch, staging)
         return result
     _validate_in_scratch(answers.repo, plan)
     result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
@@ -294,48 +415,78 @@ def _is_new_repository(repo: Path) -> bool:
     return not os.path.lexists(repo) and repo.parent.is_dir()
 
 
-def _create_repository(answers: Answers, cluster: Cluster, plan: Plan, new_keys: list, result: Result, prefetch: Prefetch) -> None:
-    """A repository that does not exist yet is built in a sibling folder, validated and committed there,
-    then renamed into place.
+@dataclass
+class _Staging:
+    """The sibling folder a new repository is rendered into, validated and committed in, then renamed
+    into place; `written` is what it holds (path → content), so each file is written there once.
 
-    Nothing appears at the repository's path before the validation passed and the commit exists, and
-    the validated folder is the one that becomes the repository (no second write of every file). git and
-    the flush of the files to disk run while the validator waits on kubectl: they overlap instead of
-    following it. A failure anywhere removes the sibling folder, so the parent is left as it was."""
+    cookiecutter renders straight into it (the add-ons' Secrets as rendered placeholders, replaced by their
+    ciphertext before anything reads them); nothing appears at the repository's path before validation
+    and commit succeeded, and a failure removes the folder."""
+
+    folder: Path
+    written: dict[str, bytes] = field(default_factory=dict)
+
+    def write(self, path: str, content: bytes) -> None:
+        target = self.folder / path
+        check_inside(target, self.folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        self.written[path] = content
+
+    def remove(self, path: str) -> None:
+        (self.folder / path).unlink(missing_ok=True)
+        self.written.pop(path, None)
+
+    def write_plan(self, plan: Plan) -> None:
+        """The planned files not in the folder yet (or not as planned); a file is never rewritten in place
+        with the same content (a build started ahead may be reading it)."""
+        for path, content in plan.writes().items():
+            if self.written.get(path) != content:
+                self.write(path, content)
+        for path in plan.delete:
+            self.remove(path)
+
+
+def _create_repository(
+    answers: Answers, cluster: Cluster, plan: Plan, new_keys: list, result: Result, prefetch: Prefetch, staging: _Staging
+) -> None:
+    """Validate and commit the new repository in its staging folder, then rename it into place.
+
+    git and the flush of the files to disk run while the validator waits on kubectl: they overlap instead of
+    following it. The caller removes the folder on a failure, so the parent is left as it was."""
     from concurrent.futures import ThreadPoolExecutor
 
     repo = answers.repo
-    staging = _sibling_folder(repo)
     try:
-        try:
-            _write_tree(staging, plan)
-        except OSError as err:
-            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
-        paths = list(plan.writes())
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitops-kit-new-repo") as pool:
-            synced = pool.submit(_sync_files, staging, paths)
-            if answers.commit:
-                committed = pool.submit(prefetch.commit, staging, paths, f"gitops-kit: new cluster {cluster.name}")
-            _check(staging)  # on a finding the pool still waits for git before the folder is removed
-        try:
-            synced.result()
-        except OSError as err:
-            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+        staging.write_plan(plan)
+    except OSError as err:
+        raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    paths = list(plan.writes())
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitops-kit-new-repo") as pool:
+        synced = pool.submit(_sync_files, staging.folder, paths)
         if answers.commit:
-            from .gitcommit import CommitError
+            committed = pool.submit(prefetch.commit, staging.folder, paths, f"gitops-kit: new cluster {cluster.name}")
+        # the builds started ahead are still running: load what checking their output needs meanwhile
+        skip = frozenset(p for p in paths if is_secret_path(p))
+        prefetch.warm_validator(staging.folder, plan.writes(), skip, prefetch.rendering_ahead)
+        _check(staging.folder)  # on a finding the pool still waits for git before the folder is removed
+    try:
+        synced.result()
+    except OSError as err:
+        raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    if answers.commit:
+        from .gitcommit import CommitError
 
-            try:
-                result.committed = committed.result()
-            except CommitError as err:
-                raise GenerateError(f"git commit in {repo} failed: {err.detail}; nothing was written") from None
-        result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
         try:
-            os.rename(staging, repo)  # a sibling: same file system, so one atomic step
-        except OSError as err:
-            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            result.committed = committed.result()
+        except CommitError as err:
+            raise GenerateError(f"git commit in {repo} failed: {err.detail}; nothing was written") from None
+    result.new_keys = [path for path in (_write_key(r) for r in new_keys) if path is not None]
+    try:
+        os.rename(staging.folder, repo)  # a sibling: same file system, so one atomic step
+    except OSError as err:
+        raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
 
 
 def _sibling_folder(repo: Path) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .names import GenerateError
@@ -24,7 +24,7 @@ VALID_DAYS = 3 * 365
 
 @dataclass(frozen=True)
 class MeshCA:
-    pem: bytes  # private key + certificate, PEM
+    pem: bytes = field(repr=False)  # private key + certificate, PEM: never in a traceback or log
     path: Path
     new: bool
 

@@ -8,9 +8,10 @@ no timestamps, no random ids. Files that contain Helm or GitHub `{{ }}` syntax a
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..fileio import private_temp_dir
 from ..resources import cookiecutters_path
@@ -21,35 +22,63 @@ from .names import GenerateError
 OUTPUT_NAME = "fleet"
 
 
-def render_fleet(fleet: Fleet, params: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None) -> dict[str, bytes]:
+def render_fleet(
+    fleet: Fleet,
+    params: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    *,
+    into: Path | None = None,
+    clusters_rendered: Callable[[dict[str, bytes]], None] | None = None,
+) -> dict[str, bytes]:
     """Every generated file of the fleet: POSIX relative path → content.
 
     `params` maps cluster name → add-on → parameter overrides (validated against the blueprint schema).
+    `into`: an empty folder to render into, kept (`new cluster` renders a new repository where it is
+    validated and committed); by default a temporary one, removed. `clusters_rendered` is given the files
+    rendered so far once the add-ons and every cluster's folders are (the clusters' overlays are complete
+    then; the repository-wide files come last): `new cluster` starts building the overlays while the rest
+    renders. Those files are not read again: what the callback writes over them in `into` is its own.
     """
     params = params or {}
     blueprints = load_blueprints()
     with private_temp_dir("gitops-kit-render-") as temp:
         work = Path(temp)
         config_file = _cookiecutter_config(work)
-        out = work / "out"
-        fleet_context = {"fleet": _fleet_context(fleet)}
-        _cookiecutter(cookiecutters_path("fleet-common"), out, config_file, fleet_context)
-        _cookiecutter(cookiecutters_path(f"{fleet.flavor}-repo"), out, config_file, fleet_context)
-        root = out / OUTPUT_NAME
+        root = into if into is not None else work / "out" / OUTPUT_NAME
         used = [b for b in blueprints.values() if any(b.name in c.addons for c in fleet.clusters)]
         if fleet.flavor == "argocd":
-            _render_argocd(fleet, params, blueprints, used, work, out, config_file)
+            _render_argocd(fleet, params, blueprints, used, work, root, config_file)
         else:
-            _render_flux(fleet, params, blueprints, used, work, out, config_file)
-        return {
-            path.relative_to(root).as_posix(): path.read_bytes()
-            for path in sorted(root.rglob("*"))
-            if path.is_file()
-        }
+            _render_flux(fleet, params, blueprints, used, work, root, config_file)
+        clusters = _read_tree(root)
+        if clusters_rendered is not None:
+            clusters_rendered(dict(clusters))
+        # no file of these two is also a cluster's or an add-on's, so the order does not change the output
+        fleet_context = {"fleet": _fleet_context(fleet)}
+        _cookiecutter(cookiecutters_path("fleet-common"), root, config_file, fleet_context)
+        _cookiecutter(cookiecutters_path(f"{fleet.flavor}-repo"), root, config_file, fleet_context)
+        files = _read_tree(root, skip=clusters)
+        files.update(clusters)
+        return dict(sorted(files.items(), key=_path_order))
 
 
-def _render_flux(fleet, params, blueprints, used, work: Path, out: Path, config_file: Path) -> None:
-    root = out / OUTPUT_NAME
+def _path_order(item: tuple[str, bytes]) -> list[str]:
+    # folder by folder, as pathlib sorts: `apps/x.yaml` before `apps.yaml`, `a/b` before `a-b/c`
+    return item[0].split("/")
+
+
+def _read_tree(root: Path, skip: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """The files under `root` (POSIX relative path → content), but not those in `skip`."""
+    files = {}
+    for current, _dirs, names in os.walk(root):
+        folder = Path(current).relative_to(root).as_posix()
+        for name in names:
+            path = name if folder == "." else f"{folder}/{name}"
+            if skip is None or path not in skip:
+                files[path] = (Path(current) / name).read_bytes()
+    return files
+
+
+def _render_flux(fleet, params, blueprints, used, work: Path, root: Path, config_file: Path) -> None:
     for blueprint in used:
         _copy_tree(blueprint.folder / "controllers", root / "infrastructure" / "controllers" / "base" / blueprint.name)
         if blueprint.has_configs:
@@ -58,13 +87,12 @@ def _render_flux(fleet, params, blueprints, used, work: Path, out: Path, config_
         selected = [blueprints[name] for name in blueprints if name in cluster.addons]
         template = _cluster_template(work / f"template-{cluster.name}", fleet.flavor, selected)
         context = _cluster_context(fleet, cluster, selected, params.get(cluster.name, {}))
-        _cookiecutter(template, out, config_file, context)
+        _cookiecutter(template, root, config_file, context)
 
 
-def _render_argocd(fleet, params, blueprints, used, work: Path, out: Path, config_file: Path) -> None:
+def _render_argocd(fleet, params, blueprints, used, work: Path, root: Path, config_file: Path) -> None:
     from . import argocd
 
-    root = out / OUTPUT_NAME
     for blueprint in used:
         plain = argocd.plain_files(blueprint)
         target = root / "addons" / blueprint.name
@@ -88,7 +116,7 @@ def _render_argocd(fleet, params, blueprints, used, work: Path, out: Path, confi
             }
         bare = {b.name: argocd.charts(b, []) for b in selected}
         context["argo"] = {"apps": argocd.applications(selected, bare, cluster.name, layout)}
-        _cookiecutter(template, out, config_file, context)
+        _cookiecutter(template, root, config_file, context)
         for blueprint in selected:
             merged = argocd.charts(blueprint, argocd.rendered_patches(root, cluster.name, blueprint))
             for path, content in argocd.values_files(cluster.name, {blueprint.name: merged}).items():
@@ -109,7 +137,8 @@ def _cookiecutter_config(work: Path) -> Path:
     return config
 
 
-def _cookiecutter(template: Path, out: Path, config_file: Path, context: Mapping[str, Any]) -> None:
+def _cookiecutter(template: Path, root: Path, config_file: Path, context: Mapping[str, Any]) -> None:
+    """Render `template` into the folder `root` (created if need be; files already there are overwritten)."""
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
     from jinja2 import TemplateError
@@ -118,8 +147,8 @@ def _cookiecutter(template: Path, out: Path, config_file: Path, context: Mapping
         cookiecutter(
             str(template),
             no_input=True,
-            extra_context={"_dir": OUTPUT_NAME, **context},
-            output_dir=str(out),
+            extra_context={"_dir": root.name, **context},
+            output_dir=str(root.parent),
             overwrite_if_exists=True,
             config_file=str(config_file),
             accept_hooks=False,
@@ -139,14 +168,48 @@ def _cluster_template(folder: Path, flavor: str, blueprints: list[Blueprint]) ->
     base = folder / "{{cookiecutter._dir}}"
     for blueprint in blueprints:
         for name in (*blueprint.patches, *blueprint.resources, *blueprint.secrets):
-            if flavor == "argocd":
-                # Argo CD: one folder per add-on, read by the sops-decrypt plugin (no kustomization)
-                target = base / "clusters" / "{{cookiecutter.cluster.name}}" / "addons" / blueprint.name / name
-            else:
-                target = base / "infrastructure" / "controllers" / "{{cookiecutter.cluster.name}}" / f"{blueprint.name}-{name}"
+            target = base / _cluster_file(flavor, "{{cookiecutter.cluster.name}}", blueprint, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(blueprint.folder / "cluster" / name, target)
     return folder
+
+
+def _cluster_file(flavor: str, cluster: str, blueprint: Blueprint, name: str) -> str:
+    """Where an add-on's `cluster/<name>` file goes in the repository."""
+    if flavor == "argocd":
+        # Argo CD: one folder per add-on, read by the sops-decrypt plugin (no kustomization)
+        return f"clusters/{cluster}/addons/{blueprint.name}/{name}"
+    return f"infrastructure/controllers/{cluster}/{blueprint.name}-{name}"
+
+
+def render_secrets(fleet: Fleet) -> dict[str, bytes] | None:
+    """Every cluster's add-on Secrets (the `cluster/*.sops.yaml` templates), rendered in memory as
+    `render_fleet` renders them, before cookiecutter is even imported: `new cluster` starts sops on them
+    while cookiecutter renders the rest. `render_fleet` stays the reference: the generator uses what
+    was encrypted here only where it equals what `render_fleet` produced.
+
+    A plain Jinja environment with cookiecutter's settings (strict undefined variables, trailing newline
+    kept) and the same `cookiecutter` context. None when a template needs more than that (a cookiecutter
+    filter, say): the Secrets are then encrypted after `render_fleet`, as they always could be."""
+    import jinja2
+
+    blueprints = load_blueprints()
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    rendered: dict[str, bytes] = {}
+    try:
+        for cluster in fleet.clusters:
+            selected = [blueprints[name] for name in blueprints if name in cluster.addons]
+            if not any(b.secrets for b in selected):
+                continue
+            context = {"cookiecutter": {"_dir": OUTPUT_NAME, **_cluster_context(fleet, cluster, selected, {})}}
+            for blueprint in selected:
+                for name in blueprint.secrets:
+                    source = (blueprint.folder / "cluster" / name).read_text(encoding="utf-8")
+                    text = environment.from_string(source).render(context)
+                    rendered[_cluster_file(fleet.flavor, cluster.name, blueprint, name)] = text.encode("utf-8")
+    except (jinja2.TemplateError, OSError, UnicodeError, GenerateError):
+        return None
+    return rendered
 
 
 def mesh_peers(fleet: Fleet, cluster: Cluster) -> list[dict[str, Any]]:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
+from ..errors import ToolError
 from ..fileio import private_temp_dir
 from .names import GenerateError
+
+if TYPE_CHECKING:
+    from ..secrets.sops import Encrypting
 
 SOPS_CONFIG = ".sops.yaml"
 SECRET_SUFFIX = ".sops.yaml"
@@ -43,7 +47,7 @@ def secret_cluster(path: str) -> str:
 class Recipient:
     recipient: str
     key_path: Path | None = None  # where a newly generated identity will be written
-    identity: str | None = None  # only for a newly generated key; written at apply time, never printed
+    identity: str | None = field(default=None, repr=False)  # only for a newly generated key; written at apply time, never printed
 
 
 def default_key_path(repo: Path, cluster: str) -> Path:
@@ -96,39 +100,103 @@ def sops_config_with_rule(sops_text: str | None, cluster: str, recipient: str, f
         return path.read_bytes()
 
 
-def encrypt_new_secrets(
-    files: Mapping[str, bytes], secret_paths: list[str], sops_config: bytes, meanwhile: Callable[[Callable[[], bool]], None] | None = None
-) -> dict[str, bytes]:
-    """Ciphertext for each secret path; the plaintext never leaves a 0700 temporary directory.
+class Encryption:
+    """sops encrypting `plaintexts` (path → content) from the moment this is made; `finish` returns the
+    ciphertexts in path order, `cancel` stops whatever still runs.
 
-    `meanwhile` (called exactly once, on this thread) is work that does not need the ciphertext: it runs
-    while the sops processes do, instead of after them, and is given a function that tells whether
-    they still are (work it may cut short)."""
-    if not secret_paths:
+    Made as soon as the plaintexts are known, so sops works on the other core while this process goes on
+    (rendering the rest of the templates). The plaintext reaches sops through its stdin only; the private
+    temporary directory holds `.sops.yaml`. `sops --version` runs beside the encryptions, and its verdict
+    is read before any ciphertext is used. Raises `SopsMissing` at once when there is no sops at all."""
+
+    def __init__(self, plaintexts: Mapping[str, bytes], sops_config: bytes) -> None:
+        from contextlib import ExitStack
+
+        from ..secrets.sops import start_version_check
+
+        self.plaintexts = dict(plaintexts)
+        self._waiting = list(self.plaintexts)
+        self._started: dict[str, "Encrypting"] = {}
+        self._stack = ExitStack()
+        self._outcome: dict[str, bytes] | ToolError | None = None
+        self._check = start_version_check()
+        try:
+            self._temp = Path(self._stack.enter_context(private_temp_dir("gitops-kit-sops-")))
+            self._config = self._temp / SOPS_CONFIG
+            self._config.write_bytes(sops_config)
+            self._start_more()
+        except BaseException:
+            self.cancel()
+            raise
+
+    def _start_more(self) -> None:
+        from ..secrets.sops import start_encrypt
+
+        # a fleet of many new clusters still runs a bounded number of sops processes at once
+        while self._waiting and sum(not e.done() for e in self._started.values()) < MAX_CONCURRENT_SOPS:
+            path = self._waiting.pop(0)
+            self._started[path] = start_encrypt(
+                self.plaintexts[path], file_path=self._temp / path, config_path=self._config, binary=self._check.binary
+            )
+
+    def running(self) -> bool:
+        self._start_more()
+        return bool(self._waiting) or not all(e.done() for e in self._started.values())
+
+    def finish(self) -> dict[str, bytes]:
+        """The ciphertexts; the first failing path (in order) is the one reported, every run. Asked again,
+        the same answer (or the same error)."""
+        if self._outcome is None:
+            try:
+                self._outcome = self._collect()
+            except ToolError as error:
+                self._outcome = error
+            finally:
+                self.cancel()
+        if isinstance(self._outcome, ToolError):
+            raise self._outcome
+        return dict(self._outcome)
+
+    def _collect(self) -> dict[str, bytes]:
+        self._check.verdict()  # too old a sops: its message, not whatever its encryptions printed
+        ciphertexts = {}
+        for path in self.plaintexts:
+            self._start_more()  # the ones before `path` are done: `path` itself is started by now
+            ciphertexts[path] = self._started[path].result()
+        return ciphertexts
+
+    def cancel(self) -> None:
+        """Stop every sops still running and remove the temporary directory (nothing if already done)."""
+        self._waiting.clear()
+        self._check.cancel()
+        for encrypting in self._started.values():
+            if not encrypting.done():
+                encrypting.kill()
+        self._stack.close()
+
+
+def encrypt_new_secrets(
+    plaintexts: Mapping[str, bytes], sops_config: bytes, meanwhile: Callable[[Callable[[], bool]], None] | None = None,
+    started: Encryption | None = None,
+) -> dict[str, bytes]:
+    """Ciphertext for each plaintext (path → content); the plaintext never reaches a file.
+
+    `started`: an `Encryption` of exactly these plaintexts, made earlier. `meanwhile` (called exactly once,
+    on this thread) is work that does not need the ciphertext: it runs while the sops processes do, instead
+    of after them, and is given a function that tells whether they still are (work it may cut short)."""
+    encryption = started
+    if encryption is None and plaintexts:
+        encryption = Encryption(plaintexts, sops_config)  # missing sops: one line with the install hint
+    if encryption is None:
         if meanwhile is not None:
             meanwhile(_nothing_running)
         return {}
-    from ..secrets.sops import encrypt_bytes, find_sops
-
-    find_sops()  # missing sops: one line with the install hint, before anything is written
-    plaintexts = {path: files[path] for path in secret_paths}  # `meanwhile` may add to `files`
-    with private_temp_dir("gitops-kit-sops-") as temp:
-        config_path = Path(temp) / SOPS_CONFIG
-        config_path.write_bytes(sops_config)
-
-        def encrypt(path: str) -> bytes:
-            return encrypt_bytes(plaintexts[path], file_path=Path(temp) / path, config_path=config_path)
-
-        from concurrent.futures import ThreadPoolExecutor
-
-        # each sops run is mostly process start-up: run them side by side (the threads only wait on pipes);
-        # results are taken in path order, so the first failing path is the one reported, every run
-        with ThreadPoolExecutor(max_workers=min(len(secret_paths), MAX_CONCURRENT_SOPS)) as pool:
-            pending = [pool.submit(encrypt, path) for path in secret_paths]
-            if meanwhile is not None:
-                # on an error the pool still waits for sops before the temp dir goes
-                meanwhile(lambda: not all(future.done() for future in pending))
-            return {path: future.result() for path, future in zip(secret_paths, pending)}
+    try:
+        if meanwhile is not None:
+            meanwhile(encryption.running)
+        return encryption.finish()
+    finally:
+        encryption.cancel()
 
 
 def _nothing_running() -> bool:

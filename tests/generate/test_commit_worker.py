@@ -86,7 +86,7 @@ def test_without_a_worker_the_commit_happens_in_process(tmp_path, identity, monk
     from gitops_kit.generate.prefetch import Prefetch
 
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    prefetch = Prefetch(tmp_path, tools=False, git=True)
+    prefetch = Prefetch(git=True)
     (tmp_path / "a.yaml").write_text("a: 1\n")
     sha = prefetch.commit(tmp_path, ["a.yaml"], "first")
     prefetch.wait()

@@ -229,11 +229,29 @@ def test_new_repository_git_failure_leaves_nothing(empty_parent, tmp_path, monke
     assert not (tmp_path / "keys").exists()
 
 
-@pytest.mark.parametrize("step", ["sync", "rename"])
+@pytest.mark.parametrize("step", ["render", "secret", "sync", "rename"])
 def test_new_repository_write_failure_leaves_nothing(empty_parent, monkeypatch, capsys, step):
     import os
 
-    if step == "sync":
+    if step == "render":  # cookiecutter renders straight into the new repository's folder
+        real_cookiecutter = render._cookiecutter
+
+        def cookiecutter(template, root, *args, **kwargs):
+            if template.name == "fleet-common":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_cookiecutter(template, root, *args, **kwargs)
+
+        monkeypatch.setattr(render, "_cookiecutter", cookiecutter)
+    elif step == "secret":  # a Secret's ciphertext put in place while the rest renders
+        real_write = generator._Staging.write
+
+        def write(self, path, content):
+            if path.endswith(".sops.yaml"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_write(self, path, content)
+
+        monkeypatch.setattr(generator._Staging, "write", write)
+    elif step == "sync":
         def fail(root, paths):
             raise OSError(errno.EIO, "Input/output error")
 

@@ -21,7 +21,7 @@ def test_each_secret_gets_its_own_ciphertext(tmp_path):
     config = sops_config_with_rule(None, "c-001", recipient)
     paths = [f"infrastructure/controllers/c-001/s{i}.sops.yaml" for i in range(6)]  # more than run at once
     files = {path: SECRET.format(name=f"s{i}", value=f"{CANARY}-{i}").encode() for i, path in enumerate(paths)}
-    encrypted = encrypt_new_secrets(files, paths, config)
+    encrypted = encrypt_new_secrets(files, config)
     assert list(encrypted) == paths
     for i, path in enumerate(paths):
         assert CANARY.encode() not in encrypted[path] and b"ENC[" in encrypted[path]
@@ -36,5 +36,5 @@ def test_the_first_failing_path_is_reported(tmp_path):
     paths = ["infrastructure/controllers/c-001/a.sops.yaml", "infrastructure/controllers/c-002/b.sops.yaml", "apps/c-002/c.sops.yaml"]
     files = {path: SECRET.format(name="x", value=CANARY).encode() for path in paths}
     with pytest.raises((SopsError, GenerateError)) as caught:
-        encrypt_new_secrets(files, paths, config)
+        encrypt_new_secrets(files, config)
     assert "c-002/b.sops.yaml" in str(caught.value) and CANARY not in str(caught.value)

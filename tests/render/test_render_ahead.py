@@ -77,6 +77,8 @@ def test_a_changed_input_is_built_again_and_the_change_is_what_is_validated(tmp_
     report = validate([repo])
     assert [b.rsplit("/", 1)[-1] for b in builds] == ["prod"]  # dev is unchanged: its build ahead is taken
     assert report.overlays == 2
+    spec = [f for f in report.findings if f.rule_id == "schema-validation" and "spec" in f.message]
+    assert len(spec) == 1 and spec[0].file.endswith("prod/patch.yaml"), report.findings
 
 
 def test_a_build_ahead_that_failed_is_built_again_where_its_message_names_the_real_paths(tmp_path, monkeypatch):

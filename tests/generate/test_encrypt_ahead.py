@@ -1,0 +1,173 @@
+"""`new cluster` starts sops on the add-ons' Secrets before cookiecutter renders the rest of the repository
+(`render_secrets` + `Encryption`), and uses that ciphertext only for the plaintext cookiecutter itself
+rendered. Real sops, real cookiecutter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml_rs
+
+from gitops_kit.cli import main
+from gitops_kit.generate import blueprints as blueprints_module
+from gitops_kit.generate import generator
+from gitops_kit.generate.fleet import Fleet, cluster_for
+from gitops_kit.generate.render import render_fleet, render_secrets
+from gitops_kit.generate.secrets import Encryption, is_secret_path, sops_config_with_rule
+from gitops_kit.secrets.keys import generate_identity, write_identity
+from gitops_kit.secrets.sops import SopsMissing, decrypt_bytes
+
+from ..conftest import CANARY
+
+ADDONS = ["mesh", "storage", "gpu", "runners", "kepler"]
+SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: default\nstringData:\n  token: {value}\n"
+
+
+def three_clusters(flavor: str) -> Fleet:
+    fleet = Fleet(flavor, "10.96.0.0/12", "fd00:10::/48")
+    for name in ("c-001", "c-002", "c-003"):
+        fleet = fleet.with_cluster(cluster_for(fleet, name, ADDONS, gpu_model="A100-40GB"))
+    return fleet
+
+
+@pytest.mark.parametrize("flavor", ["flux", "argocd"])
+def test_render_secrets_is_exactly_what_cookiecutter_renders(flavor):
+    fleet = three_clusters(flavor)
+    early = render_secrets(fleet)
+    rendered = {p: c for p, c in render_fleet(fleet).items() if is_secret_path(p)}
+    assert early is not None and len(early) == 6  # mesh CA + runner token, three clusters
+    assert early == rendered
+
+
+def test_a_secret_template_only_cookiecutter_can_render_is_encrypted_after_the_render(tmp_path, monkeypatch):
+    """A cookiecutter filter in a Secret's template: the early render declines, the usual path encrypts it."""
+    copied = tmp_path / "blueprints"
+    shutil.copytree(blueprints_module.blueprints_path(), copied)
+    token = copied / "runners" / "cluster" / "token.sops.yaml"
+    token.write_text(token.read_text().replace("REPLACE-ME-glrt-runner-authentication-token", "{{ cookiecutter.cluster.name | jsonify }}"))
+    monkeypatch.setattr(blueprints_module, "blueprints_path", lambda *parts: copied.joinpath(*parts))
+    blueprints_module.load_blueprints.cache_clear()
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    try:
+        assert render_secrets(three_clusters("flux")) is None
+        repo = tmp_path / "fleet"
+        assert main(["new", "cluster", "c-001", "--repo", str(repo), "--flavor", "flux", "--no-input"]) == 0
+    finally:
+        blueprints_module.load_blueprints.cache_clear()
+    path = repo / "infrastructure/controllers/c-001/runners-token.sops.yaml"
+    plain = decrypt_bytes(path.read_bytes(), file_path=path, age_key_file=tmp_path / "keys" / "fleet" / "c-001.agekey")
+    assert yaml_rs.loads(plain.decode())["stringData"]["runner-token"] == "c-001"  # jsonify's quotes, read by YAML
+
+
+def test_ciphertext_made_ahead_is_not_used_for_a_different_render(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / "fleet"
+    answers = generator.Answers(name="c-001", repo=repo)
+    fleet = three_clusters("flux")
+    cluster = fleet.clusters[0]
+    ahead = generator._encrypt_ahead(repo, fleet, cluster, answers)
+    assert ahead is not None and ahead.encryption is not None
+    files = render_fleet(fleet)
+    token = "infrastructure/controllers/c-001/runners-token.sops.yaml"
+    files[token] = files[token].replace(b"REPLACE-ME", CANARY.encode())  # not what was encrypted ahead
+    try:
+        secured, new_keys = generator._secure(repo, fleet, cluster, answers, files, lambda running: None, ahead)
+    finally:
+        ahead.encryption.cancel()
+    key = next(r for r in new_keys if getattr(r, "recipient", "").startswith("age1") and r.key_path.name == "c-001.agekey")
+    write_identity(tmp_path / "c-001.agekey", key.identity, key.recipient)
+    plain = decrypt_bytes(secured[token], file_path=repo / token, age_key_file=tmp_path / "c-001.agekey")
+    assert CANARY.encode() in plain  # encrypted again, from the render
+    ca = "infrastructure/controllers/c-001/mesh-cilium-ca.sops.yaml"
+    assert b"GITOPS-KIT-MESH-CA" not in decrypt_bytes(secured[ca], file_path=repo / ca, age_key_file=tmp_path / "c-001.agekey")
+
+
+def test_encryption_answers_twice_and_leaves_no_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    identity, recipient = generate_identity()
+    write_identity(tmp_path / "key.txt", identity, recipient)
+    paths = [f"infrastructure/controllers/c-001/s{i}.sops.yaml" for i in range(3)]
+    plaintexts = {p: SECRET.format(name=f"s{i}", value=CANARY).encode() for i, p in enumerate(paths)}
+    encryption = Encryption(plaintexts, sops_config_with_rule(None, "c-001", recipient))
+    assert len(os.listdir(tmp_path / "tmp")) == 1  # the private directory holding .sops.yaml, nothing else
+    first = encryption.finish()
+    assert encryption.finish() == first and list(first) == paths
+    assert os.listdir(tmp_path / "tmp") == []
+    assert all(CANARY.encode() not in c and b"ENC[" in c for c in first.values())
+    encryption.cancel()  # after the end: nothing to do
+
+
+def test_a_cancelled_encryption_stops_sops_and_removes_its_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    _identity, recipient = generate_identity()
+    plaintexts = {"infrastructure/controllers/c-001/s.sops.yaml": SECRET.format(name="s", value=CANARY).encode()}
+    encryption = Encryption(plaintexts, sops_config_with_rule(None, "c-001", recipient))
+    encryption.cancel()
+    assert not encryption.running()
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_too_old_a_sops_is_what_is_reported(tmp_path, monkeypatch):
+    """The version check runs beside the encryptions; its verdict comes first."""
+    fake = tmp_path / "sops"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'sops 3.7.3'; exit 0; fi\necho 'unknown command encrypt' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
+    _identity, recipient = generate_identity()
+    encryption = Encryption({"infrastructure/controllers/c-001/s.sops.yaml": b"kind: Secret\n"}, sops_config_with_rule(None, "c-001", recipient))
+    with pytest.raises(SopsMissing, match="too old"):
+        encryption.finish()
+    with pytest.raises(SopsMissing, match="too old"):  # asked again: the same answer
+        encryption.finish()
+
+
+def test_new_repository_encrypts_each_secret_once_before_the_render(tmp_path, monkeypatch):
+    """The ciphertext made ahead is the one written: one sops encryption per Secret, all started before
+    cookiecutter renders anything."""
+    from gitops_kit import tools
+    from gitops_kit.generate import render as render_module
+
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    events: list[str] = []
+    real_start, real_cookiecutter = tools.start, render_module._cookiecutter
+
+    def start(args, **kwargs):
+        if "encrypt" in args:
+            events.append("sops encrypt")
+        return real_start(args, **kwargs)
+
+    def cookiecutter(*args, **kwargs):
+        events.append("cookiecutter")
+        return real_cookiecutter(*args, **kwargs)
+
+    monkeypatch.setattr(tools, "start", start)
+    monkeypatch.setattr(render_module, "_cookiecutter", cookiecutter)
+    assert main(["new", "cluster", "c-001", "--repo", str(tmp_path / "fleet"), "--flavor", "flux", "--no-input"]) == 0
+    assert events.count("sops encrypt") == 2  # the mesh CA and the runner token, once each
+    assert events.index("cookiecutter") > max(i for i, e in enumerate(events) if e == "sops encrypt")
+
+
+def test_new_repository_secrets_decrypt_to_the_rendered_plaintext(tmp_path, monkeypatch):
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / "fleet"
+    assert main(["new", "cluster", "c-001", "--repo", str(repo), "--flavor", "flux", "--no-input"]) == 0
+    expected = render_secrets(Fleet("flux", "10.96.0.0/12", "fd00:10::/48").with_cluster(
+        cluster_for(Fleet("flux", "10.96.0.0/12", "fd00:10::/48"), "c-001", ADDONS, gpu_model="A100-40GB")))
+    assert expected is not None
+    token = "infrastructure/controllers/c-001/runners-token.sops.yaml"
+    key = tmp_path / "keys" / "fleet" / "c-001.agekey"
+    decrypted = decrypt_bytes((repo / token).read_bytes(), file_path=repo / token, age_key_file=key)
+    assert yaml_rs.loads(decrypted.decode()) == yaml_rs.loads(expected[token].decode())  # sops re-emits the YAML
+    hidden = [p for p in Path(tmp_path).iterdir() if p.name.startswith(".fleet.gitops-kit-")]
+    assert hidden == []
