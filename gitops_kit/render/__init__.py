@@ -193,19 +193,43 @@ def _render_one(
 
 
 def _nothing_to_build(kfile: KustomizationFile) -> bool:
-    """A kustomization that lists no resources and sets nothing else, like a new cluster's `apps/<name>`
-    (kept as a place to add applications): kustomize builds it to nothing, so no process is started."""
+    """A kustomization that sets nothing but its resources, each a file that holds no YAML document (only
+    comments, or nothing), like a new cluster's `apps/<name>` (kept as a place to add applications) and its
+    `flux-system` until `flux bootstrap` replaces the placeholders: kustomize builds it to nothing, so no
+    process is started. Anything else (a folder, a URL, a missing file, any other field) is built."""
     data = kfile.data
     folder = os.path.dirname(kfile.path)
-    return (
+    resources = data.get("resources")
+    if not (
         kfile.readable
         # more than one kustomization file in the folder is kustomize's own error, reported by building
         and sum(os.path.exists(os.path.join(folder, name)) for name in KUSTOMIZATION_NAMES) == 1
-        and data.get("resources") == []
+        and isinstance(resources, list)
         and set(data) <= {"apiVersion", "kind", "resources"}
         and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"
         and data.get("kind", "Kustomization") == "Kustomization"
-    )
+    ):
+        return False
+    if kfile.includes or len(kfile.resource_files) != len(resources):
+        return False  # a folder, a URL or an entry that is not a path: kustomize decides
+    repo = kfile.path[: len(kfile.path) - len(kfile.file)]
+    return all(_holds_no_document(os.path.join(repo, file)) for file in kfile.resource_files)
+
+
+def _holds_no_document(path: str) -> bool:
+    """Only blank lines, comments and document markers (`---`, `...`) in a small UTF-8 file."""
+    try:
+        if not os.path.isfile(path) or os.path.getsize(path) > 65536:
+            return False
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    for line in text.splitlines():
+        stripped = line.strip(" \t")
+        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+            return False
+    return True
 
 
 def _render_with_ksops(

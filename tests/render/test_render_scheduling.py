@@ -116,6 +116,39 @@ def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skippe
         assert result.returncode == 0 and result.stdout.strip() == b""
 
 
+@pytest.mark.parametrize(
+    "placeholder, skipped",
+    [
+        ("# Placeholder: `flux bootstrap` replaces this file with Flux's own manifests.\n", True),
+        ("", True),
+        ("---\n# nothing here\n...\n\n", True),
+        ("--- # a comment after the marker is still a marker\n", False),  # not recognised: kustomize decides
+        ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n", False),
+        (None, False),  # missing: kustomize's own error
+    ],
+)
+def test_a_kustomization_of_files_without_documents_is_not_built(tmp_path, monkeypatch, placeholder, skipped):
+    """Like `flux-system` before `flux bootstrap`, whose resources are comment-only placeholders (a folder
+    of that name with a placeholder missing is `flux-bootstrap-pending` instead, so another name here)."""
+    monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    files = {"clusters/c-001/system/kustomization.yaml": "resources:\n  - components.yaml\n  - sync.yaml\n",
+             "clusters/c-001/system/sync.yaml": "# Placeholder\n"}
+    if placeholder is not None:
+        files["clusters/c-001/system/components.yaml"] = placeholder
+    repo = write(tmp_path / "repo", files)
+    real = tools.run
+    builds = record_runs(monkeypatch, "--load-restrictor")
+    report = validate([repo])
+    assert len(builds) == (0 if skipped else 1)
+    renderer = shutil.which("kubectl") or shutil.which("kustomize")
+    result = real([renderer, "kustomize" if shutil.which("kubectl") else "build", str(repo / "clusters/c-001/system")])
+    if skipped:  # what kustomize itself makes of it: nothing, and no error
+        assert result.returncode == 0 and result.stdout.strip() == b""
+        assert not [f for f in report.findings if f.rule_id == "kustomize-build"]
+    elif placeholder is None:
+        assert [f.rule_id for f in report.findings if f.rule_id == "kustomize-build"] == ["kustomize-build"]
+
+
 def test_an_empty_kustomization_beside_another_kustomization_file_is_built(tmp_path, monkeypatch):
     """Two kustomization files in one folder is kustomize's error to report (found in review)."""
     monkeypatch.setenv("GITOPS_KIT_CACHE_DIR", str(tmp_path / "cache"))
