@@ -1,4 +1,5 @@
-"""Render the whole fleet repository into a temporary directory with cookiecutter.
+"""Render the whole fleet repository with cookiecutter, into a temporary directory (or the folder a new
+repository is built in).
 
 The whole fleet is rendered on every run (every mesh member's peer list depends on the others), then
 compared with the work tree by plan.py. Output is a pure function of the fleet and the packaged templates:

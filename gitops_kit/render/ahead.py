@@ -1,9 +1,9 @@
 """Renders started before the validator asks for them.
 
 `new cluster` knows the overlays it will validate as soon as cookiecutter has rendered the clusters'
-folders, well before the repository is complete, written and discovered. It copies what is final of them
-into a scratch folder and starts their `kustomize build`s there (`start`), while it goes on rendering and
-writing. The render stage then takes a build from here (`take`) instead of starting its own.
+folders into the new repository's folder (their Secrets put there as ciphertext), well before the
+repository is complete and discovered. It starts their `kustomize build`s there (`start`) while it goes on
+rendering and writing. The render stage then takes a build from here (`take`) instead of starting its own.
 
 A render ahead is keyed like a render-cache entry (`cache.input_key`: the relative path and content of
 every input, the renderer's identity, the flags), so it is only ever used for an overlay whose inputs are,
