@@ -13,8 +13,7 @@ RULE = Rule(
         "`010` as the octal number 8, while YAML 1.2 tools (and gitops-kit's own loader) read 10. A Cilium "
         "`cluster.id: 010` is cluster 8 in the cluster, which can collide with a real cluster 8 of the mesh; "
         "`port: 080` is not even a number there. The seed's `id: 002` happens to mean 2 either way. File "
-        "modes (`defaultMode: 0644`, keys ending in `mode`/`Mode`) are octal on purpose and not reported, nor is "
-        "the text of a `|` or `>` string (an embedded script or config file)."
+        "modes (`defaultMode: 0644`, keys ending in `mode`/`Mode`) are octal on purpose and not reported."
     ),
     fix="Write the number without the leading zero (`id: 10`, or `8` if octal was meant), or quote it if it is a string.",
     example="""\
