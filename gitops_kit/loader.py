@@ -382,14 +382,11 @@ def octal_numbers(text: str, documents: list[Document]) -> list[Problem]:
     and opt-outs of the document it sits in."""
     problems = []
     starts = [(doc.ref.line, doc.ref.index, doc.ref.ignored) for doc in documents]
-    in_strings = _block_scalar_lines(text) if ("|" in text or ">" in text) else ()
     for match in re.finditer(_OCTAL, text):
         key = (match.group("key") or "").strip().strip("\"'")
         if key.lower().endswith("mode"):
             continue
         line = text.count("\n", 0, match.start()) + 1
-        if line in in_strings:
-            continue  # the text of a `|` or `>` string (a script, a config file): no number to any YAML reader
         number = match.group("number")
         index, ignored = 0, _EMPTY
         for start, doc_index, doc_ignored in starts:
@@ -409,27 +406,6 @@ def octal_numbers(text: str, documents: list[Document]) -> list[Problem]:
             )
         )
     return problems
-
-
-# a line whose value is a block scalar: `key: |`, `- >-`, `key: |2 # comment`
-_BLOCK_SCALAR = r"(?m)^([ \t]*)(?:[^\n#]*?[:-][ \t]+)?[|>][0-9+-]{0,2}[ \t]*(?:#[^\n]*)?$"
-
-
-def _block_scalar_lines(text: str) -> set[int]:
-    """Line numbers (1-based) of the content of `|` and `>` block scalars: the lines after the header that
-    are blank or indented deeper than the header line."""
-    inside: set[int] = set()
-    lines = text.split("\n")
-    for match in re.finditer(_BLOCK_SCALAR, text):
-        header = text.count("\n", 0, match.start())  # 0-based index of the header line
-        indent = len(match.group(1).expandtabs())
-        for number in range(header + 1, len(lines)):
-            content = lines[number]
-            stripped = content.lstrip(" \t")
-            if stripped and len(content) - len(stripped) <= indent:
-                break
-            inside.add(number + 1)
-    return inside
 
 
 def load_text_per_document(
