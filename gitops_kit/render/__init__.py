@@ -217,7 +217,10 @@ def _nothing_to_build(kfile: KustomizationFile) -> bool:
 
 
 def _holds_no_document(path: str) -> bool:
-    """Only blank lines, comments and document markers (`---`, `...`) in a small UTF-8 file."""
+    """A small UTF-8 file of nothing but empty or space-only lines, comments (spaces before `#` at most) and
+    `---` markers at the start of a line (alone, or before a comment), every character one YAML allows.
+    Strict on purpose: a tab before a comment, an indented `---` or a `...` without a document before it
+    are kustomize errors, and those files are built so that kustomize says so."""
     try:
         if not os.path.isfile(path) or os.path.getsize(path) > 65536:
             return False
@@ -225,11 +228,19 @@ def _holds_no_document(path: str) -> bool:
             text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    for line in text.splitlines():
-        stripped = line.strip(" \t")
-        if stripped and not stripped.startswith("#") and stripped not in ("---", "..."):
+    if _NOT_YAML_PRINTABLE(text) is not None:
+        return False
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.startswith("---") and (line[3:].strip(" ") == "" or line[3:].lstrip(" ").startswith("#")):
+            continue
+        stripped = line.lstrip(" ")
+        if stripped and not stripped.startswith("#"):
             return False
     return True
+
+
+#: a character YAML does not allow in a stream (tab, line breaks and the printable ranges are allowed)
+_NOT_YAML_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 
 
 def _render_with_ksops(
