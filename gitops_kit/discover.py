@@ -295,11 +295,24 @@ def _walk(
             if entry.is_symlink() and not _inside(os.path.realpath(entry.path), root):
                 result.skipped.append(f"{rel}: symlink to outside the repository, not followed")
                 continue
+            if not _regular(entry):
+                # reading a FIFO waits for a writer that may never come
+                result.skipped.append(f"{rel}: not a regular file (a FIFO, socket or device), not read")
+                continue
             if names is None:
                 names = found.setdefault(rel_dir, {})
                 base = split_path(entry.path, rel)  # the same for every file of the directory, if a string
             names.setdefault(name, base if base.__class__ is str else split_path(entry.path, rel))
         pending.extend(reversed(children))  # depth first in sorted order, as os.walk(topdown=True) visits them
+
+
+def _regular(entry: os.DirEntry) -> bool:
+    """A regular file, or a name that does not resolve (a dangling symlink: reading it reports the error).
+    Free for a plain file: the directory listing already says what it is."""
+    try:
+        return entry.is_file() or not os.path.exists(entry.path)
+    except OSError:
+        return True
 
 
 def _name(entry: os.DirEntry) -> str:

@@ -44,13 +44,17 @@ def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool
         paths.update(_files_under(repo / directory if directory != "." else repo))
     for file in files:
         candidate = repo / file
-        if candidate.is_file():
+        try:
+            if candidate.is_file():
+                paths.add(candidate)
+            elif candidate.is_dir():
+                paths.update(_files_under(candidate))
+        except OSError:  # a name too long for the file system, say: hashed as unreadable below
             paths.add(candidate)
-        elif candidate.is_dir():
-            paths.update(_files_under(candidate))
     for path in sorted(paths):
         try:
-            content = path.read_bytes()
+            # never open a FIFO, socket or device: reading one can wait forever (kustomize reports it)
+            content = path.read_bytes() if path.is_file() or not path.exists() else b"\0not a regular file"
         except OSError:
             content = b"\0unreadable"
         # relative to the repository: a copy elsewhere (the generator's scratch copy, another CI

@@ -108,6 +108,13 @@ def _entries(data: dict[str, Any]) -> Iterator[Entry]:
         yield Entry(openapi["path"], ("openapi", "path"), "input")
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system, say: not a folder; kustomize reports the entry
+        return False
+
+
 def read_kustomization(repo: Path, root: str) -> KustomizationFile | None:
     directory = repo / root if root != "." else repo
     found = kustomization_file(directory)
@@ -129,7 +136,7 @@ def read_kustomization(repo: Path, root: str) -> KustomizationFile | None:
             continue
         joined = posixpath.normpath(posixpath.join(root, entry.value)) if root != "." else posixpath.normpath(entry.value)
         target = repo / joined
-        if entry.field in ("resources", "bases", "components") and target.is_dir():
+        if entry.field in ("resources", "bases", "components") and _is_dir(target):
             if kustomization_file(target) is not None:
                 result.includes.append(joined)
             continue

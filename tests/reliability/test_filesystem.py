@@ -192,3 +192,26 @@ def test_signal_while_rendering_a_fleet_leaves_no_temp_files(tmp_path, signum):
         assert "Traceback" not in stderr
     assert _leftovers(cache_dir, out) == [] and list(temp_dir.iterdir()) == []
     assert not (out / "r.sarif").exists()  # no report rather than half a report
+
+
+def test_a_fifo_among_the_manifests_is_skipped_not_read(tmp_path, cli):
+    """Reading a FIFO waits for a writer that may never come: discovery leaves it out and says so."""
+    import os
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n")
+    os.mkfifo(repo / "pipe.yaml")
+    result = cli("validate", str(repo))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pipe.yaml: not a regular file (a FIFO, socket or device), not read" in result.stdout + result.stderr
+
+
+def test_a_resource_name_too_long_for_the_file_system_is_a_build_finding(tmp_path, cli):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "o").mkdir()
+    (repo / "o" / "kustomization.yaml").write_text(f"resources:\n  - {'x' * 300}.yaml\n")
+    result = cli("validate", str(repo))
+    assert "Traceback" not in result.stderr and result.returncode in (1, 2), result.stderr
+    assert "kustomize-build" in result.stdout or "kustomize" in result.stderr
