@@ -160,18 +160,18 @@ class Running:
         return result
 
     def send(self, data: bytes) -> None:
-        """Write `data` as the program's whole input now and close it (`start(stdin=True)`): the program
-        works while the caller does something else, and `finish` only collects its output. Meant for
-        input that fits a pipe's buffer (a few kB); a larger one blocks until the program has read it."""
+        """Hand `data` to the program as its whole input and close it (`start(stdin=True)`): the program
+        works while the caller does something else, and `finish` only collects its output (under its
+        timeout). Input that a pipe may not hold without a reader is written by a thread of its own, so
+        neither this call nor `finish` waits on a program that never reads."""
         stdin = self._process.stdin
-        self._process.stdin = None  # `finish` (communicate) then leaves the closed pipe alone
+        self._process.stdin = None  # `finish` (communicate) then leaves the pipe alone
         if stdin is None:
             return
-        try:
-            stdin.write(data)
-            stdin.close()
-        except BrokenPipeError:  # it ended without reading: `finish` reports its exit status
-            pass
+        if len(data) <= _PIPE_PAGE:
+            _write_all(stdin, data)
+        else:
+            threading.Thread(target=_write_all, args=(stdin, data), name="gitops-kit-input", daemon=True).start()
 
     def done(self) -> bool:
         return self._process.poll() is not None
@@ -184,6 +184,20 @@ class Running:
 
 _LOCK = threading.Lock()
 _RUNNING: set[subprocess.Popen] = set()
+#: what any pipe holds without a reader (one page, even for a user over the kernel's pipe-buffer limit)
+_PIPE_PAGE = 4096
+
+
+def _write_all(stdin, data: bytes) -> None:  # noqa: ANN001 - a binary pipe
+    try:
+        stdin.write(data)
+    except (BrokenPipeError, ValueError):  # it ended (or was killed) without reading: `finish` reports it
+        pass
+    finally:
+        try:
+            stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
 
 
 GIT_TIMEOUT = 60.0

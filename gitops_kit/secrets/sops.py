@@ -156,17 +156,15 @@ def encrypt_bytes(plaintext: bytes, *, file_path: Path, config_path: Path, input
 class Encrypting:
     """A sops process encrypting one plaintext (`start_encrypt`); `result` waits for the ciphertext."""
 
-    def __init__(self, running: tools.Running, file_path: Path, unsent: bytes | None) -> None:
+    def __init__(self, running: tools.Running, file_path: Path) -> None:
         self._running = running
         self._file_path = file_path
-        self._unsent = unsent  # input too large to hand over without waiting: `result` sends it, under the timeout
 
     def done(self) -> bool:
         return self._running.done()
 
     def result(self) -> bytes:
-        unsent, self._unsent = self._unsent, None
-        result = self._running.finish(unsent, timeout=TIMEOUT)
+        result = self._running.finish(timeout=TIMEOUT)
         _raise_for(result, self._file_path, "encrypt")
         return result.stdout
 
@@ -177,8 +175,8 @@ class Encrypting:
 def start_encrypt(
     plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml", binary: str | None = None
 ) -> Encrypting:
-    """Start sops encrypting `plaintext` and return without waiting: the input is sent at once when a pipe
-    takes it without a reader, else by `Encrypting.result` (under the timeout).
+    """Start sops encrypting `plaintext` (its whole input, handed over at once: `tools.Running.send`) and
+    return without waiting.
 
     `binary`: a `VersionCheck`'s binary, whose verdict the caller reads before it uses the ciphertext;
     without it the version is checked here first (`find_sops`)."""
@@ -191,16 +189,10 @@ def start_encrypt(
     ]
     # cwd = the config's directory so nothing sops writes or resolves lands in the caller's tree.
     running = tools.start(args, env=_env(), cwd=config_path.parent, stdin=True, tool="sops")
-    if len(plaintext) > _PIPE_PAGE:
-        return Encrypting(running, Path(file_path), plaintext)
     # Sent now, possibly before a version check's verdict (`binary`): the check is about features, not
     # trust (it is the sops the user chose, reading its stdin only); a too-old one's output is discarded.
     running.send(plaintext)
-    return Encrypting(running, Path(file_path), None)
-
-
-#: what any pipe holds without a reader (one page, even for a user over the kernel's pipe-buffer limit)
-_PIPE_PAGE = 4096
+    return Encrypting(running, Path(file_path))
 
 
 def decrypt_bytes(

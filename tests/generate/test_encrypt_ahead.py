@@ -171,3 +171,41 @@ def test_new_repository_secrets_decrypt_to_the_rendered_plaintext(tmp_path, monk
     assert yaml_rs.loads(decrypted.decode()) == yaml_rs.loads(expected[token].decode())  # sops re-emits the YAML
     hidden = [p for p in Path(tmp_path).iterdir() if p.name.startswith(".fleet.gitops-kit-")]
     assert hidden == []
+
+
+def test_a_secret_larger_than_a_pipe_holds_reaches_sops_before_anyone_waits(tmp_path, monkeypatch):
+    """Its input is written by a thread of its own (a pipe holds a few kB without a reader): making the
+    Encryption does not wait for sops to read it, and sops gets it while this process goes on, not only
+    once `finish` is called (found in review)."""
+    import time
+
+    marker = tmp_path / "read-everything"
+    fake = tmp_path / "sops"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo "sops 3.10.2"; exit 0; fi\n'
+        f"cat > /dev/null\ntouch {marker}\nsleep 30\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
+    _identity, recipient = generate_identity()
+    big = SECRET.format(name="big", value="x" * 70_000).encode()
+    encryption = Encryption({"infrastructure/controllers/c-001/big.sops.yaml": big}, sops_config_with_rule(None, "c-001", recipient))
+    try:
+        deadline = time.monotonic() + 60  # a liveness bound, not a speed bar
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert marker.exists()
+    finally:
+        encryption.cancel()
+
+
+def test_a_secret_larger_than_a_pipe_holds_round_trips(tmp_path):
+    identity, recipient = generate_identity()
+    write_identity(tmp_path / "key.txt", identity, recipient)
+    path = "infrastructure/controllers/c-001/big.sops.yaml"
+    big = SECRET.format(name="big", value=CANARY + "-" + "x" * 70_000).encode()
+    ciphertext = Encryption({path: big}, sops_config_with_rule(None, "c-001", recipient)).finish()[path]
+    assert CANARY.encode() not in ciphertext
+    plain = decrypt_bytes(ciphertext, file_path=tmp_path / path, age_key_file=tmp_path / "key.txt")
+    assert yaml_rs.loads(plain.decode()) == yaml_rs.loads(big.decode())
