@@ -74,7 +74,8 @@ class Renderer:
 def find_renderer(settings: RenderSettings) -> Renderer:
     """The configured binary, else `kustomize`, else `kubectl` (its built-in kustomize)."""
     if settings.kustomize:
-        path = settings.kustomize
+        # absolute: it is checked here and run from the repository (or a scratch folder) later
+        path = os.path.abspath(settings.kustomize)
         if not Path(path).is_file():
             raise tools.ToolMissing(f"render.kustomize: {path} is not a file (set it to a kustomize or kubectl binary)")
     else:
@@ -87,11 +88,13 @@ def find_renderer(settings: RenderSettings) -> Renderer:
 
 
 def _identity(path: str) -> str:
-    """The binary behind `path` (symlinks resolved) with its size and modification time: another build, an
-    upgrade in place or another binary at the same name is another identity, so it never gets the renders
-    of this one from the cache. Not the `version` output: asking costs a process start (~0.04 s of CPU,
-    ~0.1 s in wall time) on every run with an empty cache, a CI runner's first; remembered per (path,
-    size, mtime), as it used to be, it would be no better a key than the identity itself."""
+    """The binary behind `path` (symlinks resolved) with its size and modification time: another build or
+    an upgrade in place is another identity, so it never gets the renders of this one from the cache. A
+    wrapper that picks a version each time it runs (an asdf or mise shim) keeps one identity whatever it
+    runs: point `render.kustomize` at the real binary, or clear the cache after switching. Not the
+    `version` output: asking costs a process start (~0.04 s of CPU, ~0.1 s in wall time) on every run with
+    an empty cache, a CI runner's first; remembered per (path, size, mtime), as it used to be, it was no
+    better a key than the identity itself."""
     real = os.path.realpath(path)
     try:
         stat = os.stat(real)
