@@ -66,7 +66,7 @@ def find_tool(name: str, install_hint: str = "") -> str:
     override = os.environ.get(f"GITOPS_KIT_{name.upper().replace('-', '_')}")
     if override:
         if Path(override).is_file() and os.access(override, os.X_OK):
-            return override
+            return os.path.abspath(override)  # as documented: programs run from other folders (a repository)
         raise ToolMissing(f"{name}: GITOPS_KIT_{name.upper()}={override} is not an executable file")
     beside_python = Path(sys.executable).parent / name
     if beside_python.is_file() and os.access(beside_python, os.X_OK):
