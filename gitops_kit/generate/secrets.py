@@ -106,20 +106,21 @@ class Encryption:
 
     Made as soon as the plaintexts are known, so sops works on the other core while this process goes on
     (rendering the rest of the templates). The plaintext reaches sops through its stdin only; the private
-    temporary directory holds `.sops.yaml`. `sops --version` runs beside the encryptions, and its verdict
-    is read before any ciphertext is used. Raises `SopsMissing` at once when there is no sops at all."""
+    temporary directory holds `.sops.yaml`. The version check is the `sops.version` sops writes into each
+    ciphertext (`sops --version` only when that is missing, or when an encryption failed: a too-old sops
+    is then what is reported). Raises `SopsMissing` at once when there is no sops at all."""
 
     def __init__(self, plaintexts: Mapping[str, bytes], sops_config: bytes) -> None:
         from contextlib import ExitStack
 
-        from ..secrets.sops import start_version_check
+        from ..secrets.sops import VersionCheck
 
         self.plaintexts = dict(plaintexts)
         self._waiting = list(self.plaintexts)
         self._started: dict[str, "Encrypting"] = {}
         self._stack = ExitStack()
         self._outcome: dict[str, bytes] | ToolError | None = None
-        self._check = start_version_check()
+        self._check = VersionCheck()
         try:
             self._temp = Path(self._stack.enter_context(private_temp_dir("gitops-kit-sops-")))
             self._config = self._temp / SOPS_CONFIG
@@ -136,7 +137,7 @@ class Encryption:
         while self._waiting and sum(not e.done() for e in self._started.values()) < MAX_CONCURRENT_SOPS:
             path = self._waiting.pop(0)
             self._started[path] = start_encrypt(
-                self.plaintexts[path], file_path=self._temp / path, config_path=self._config, binary=self._check.binary
+                self.plaintexts[path], file_path=self._temp / path, config_path=self._config, check=self._check
             )
 
     def running(self) -> bool:
@@ -158,17 +159,15 @@ class Encryption:
         return dict(self._outcome)
 
     def _collect(self) -> dict[str, bytes]:
-        self._check.verdict()  # too old a sops: its message, not whatever its encryptions printed
         ciphertexts = {}
         for path in self.plaintexts:
             self._start_more()  # the ones before `path` are done: `path` itself is started by now
-            ciphertexts[path] = self._started[path].result()
+            ciphertexts[path] = self._started[path].result()  # the version check included (Encrypting)
         return ciphertexts
 
     def cancel(self) -> None:
         """Stop every sops still running and remove the temporary directory (nothing if already done)."""
         self._waiting.clear()
-        self._check.cancel()
         for encrypting in self._started.values():
             if not encrypting.done():
                 encrypting.kill()

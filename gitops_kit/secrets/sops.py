@@ -77,44 +77,52 @@ _CHECKED: set[str] = set()
 
 def find_sops() -> str:
     """Path of a sops binary at least MINIMUM_VERSION, else `SopsMissing` with the install hint."""
-    return start_version_check().verdict()
+    return VersionCheck().verdict()
 
 
 class VersionCheck:
-    """`sops --version` started now, its verdict read later (`verdict`): work that needs the binary can run
-    beside the check, as long as its result is only used once the verdict is in."""
+    """Whether the sops binary is recent enough, without a process of its own when that can be known
+    otherwise: a binary already checked in this process, or the version sops wrote into the metadata of
+    what it just encrypted (`confirm`); else `sops --version` (`verdict`)."""
 
     def __init__(self) -> None:
         try:
             self.binary = tools.find_tool("sops", INSTALL_HINT)
         except tools.ToolMissing:
             raise SopsMissing(f"sops: not found; {INSTALL_HINT}") from None
-        self._running: tools.Running | None = None
+
+    def confirm(self, ciphertext: bytes) -> None:
+        """Take the `sops.version` of a file this binary just encrypted as the verdict, when it has one:
+        `SopsMissing` if too old."""
         if self.binary not in _CHECKED:
-            self._running = tools.start([self.binary, "--version", "--disable-version-check"], env=_env(), tool="sops")
+            found = version_of(ciphertext)
+            if found is not None:
+                self._require(found)
 
     def verdict(self) -> str:
         """The binary's path once its version is known to be recent enough; else `SopsMissing`."""
-        running, self._running = self._running, None
-        if running is not None:
-            result = running.finish(timeout=TIMEOUT)
-            found = tools.parse_version(result.text.splitlines()[0] if result.text else "")
-            try:
-                tools.require_version("sops", found, MINIMUM_VERSION)
-            except ToolError as error:
-                raise SopsMissing(f"{error}; {INSTALL_HINT}") from None
-            _CHECKED.add(self.binary)
+        if self.binary not in _CHECKED:
+            result = tools.run([self.binary, "--version", "--disable-version-check"], env=_env(), timeout=TIMEOUT, tool="sops")
+            self._require(tools.parse_version(result.text.splitlines()[0] if result.text else ""))
         return self.binary
 
-    def cancel(self) -> None:
-        running, self._running = self._running, None
-        if running is not None:
-            running.kill()
+    def _require(self, found: tuple[int, int, int] | None) -> None:
+        try:
+            tools.require_version("sops", found, MINIMUM_VERSION)
+        except ToolError as error:
+            raise SopsMissing(f"{error}; {INSTALL_HINT}") from None
+        _CHECKED.add(self.binary)
 
 
-def start_version_check() -> VersionCheck:
-    """Raises `SopsMissing` at once when there is no sops; the version's verdict comes from `verdict()`."""
-    return VersionCheck()
+#: `version: 3.10.2` in the `sops:` block that ends sops' YAML output
+_METADATA_VERSION = re.compile(rb"^[ \t]+version: ['\"]?(\d+\.\d+\.\d+)['\"]?[ \t]*\r?$", re.MULTILINE)
+
+
+def version_of(ciphertext: bytes) -> tuple[int, int, int] | None:
+    """The sops version that encrypted a YAML file, read from the file's own metadata; None if not found."""
+    start = ciphertext.rfind(b"\nsops:")
+    match = _METADATA_VERSION.search(ciphertext, start) if start >= 0 else None
+    return tools.parse_version(match.group(1).decode("ascii")) if match else None
 
 
 def _env(age_key_file: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -156,16 +164,25 @@ def encrypt_bytes(plaintext: bytes, *, file_path: Path, config_path: Path, input
 class Encrypting:
     """A sops process encrypting one plaintext (`start_encrypt`); `result` waits for the ciphertext."""
 
-    def __init__(self, running: tools.Running, file_path: Path) -> None:
+    def __init__(self, running: tools.Running, file_path: Path, check: VersionCheck) -> None:
         self._running = running
         self._file_path = file_path
+        self._check = check
 
     def done(self) -> bool:
         return self._running.done()
 
     def result(self) -> bytes:
+        """The ciphertext, once the binary is known to be recent enough (from the `sops.version` it wrote
+        into it, else `sops --version`); a failed encryption by a too-old sops reports that, not its output."""
         result = self._running.finish(timeout=TIMEOUT)
-        _raise_for(result, self._file_path, "encrypt")
+        try:
+            _raise_for(result, self._file_path, "encrypt")
+        except SopsError:
+            self._check.verdict()
+            raise
+        self._check.confirm(result.stdout)
+        self._check.verdict()  # a process only when the ciphertext did not say
         return result.stdout
 
     def kill(self) -> None:
@@ -173,26 +190,24 @@ class Encrypting:
 
 
 def start_encrypt(
-    plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml", binary: str | None = None
+    plaintext: bytes, *, file_path: Path, config_path: Path, input_type: str = "yaml", check: VersionCheck | None = None
 ) -> Encrypting:
     """Start sops encrypting `plaintext` (its whole input, handed over at once: `tools.Running.send`) and
-    return without waiting.
-
-    `binary`: a `VersionCheck`'s binary, whose verdict the caller reads before it uses the ciphertext;
-    without it the version is checked here first (`find_sops`)."""
-    binary = binary or find_sops()
+    return without waiting. `check`: one `VersionCheck` shared by several encryptions (one is made here
+    otherwise); `SopsMissing` at once when there is no sops at all."""
+    check = check or VersionCheck()
     config_path = Path(config_path).resolve()
     args = [
-        binary, "--config", os.fspath(config_path), "encrypt",
+        check.binary, "--config", os.fspath(config_path), "encrypt",
         "--filename-override", os.path.abspath(file_path),
         "--input-type", input_type, "--output-type", input_type,
     ]
     # cwd = the config's directory so nothing sops writes or resolves lands in the caller's tree.
     running = tools.start(args, env=_env(), cwd=config_path.parent, stdin=True, tool="sops")
-    # Sent now, possibly before a version check's verdict (`binary`): the check is about features, not
-    # trust (it is the sops the user chose, reading its stdin only); a too-old one's output is discarded.
+    # Sent before the version is known: the check is about features, not trust (it is the sops the user
+    # chose, reading its stdin only); what a too-old one makes is never used.
     running.send(plaintext)
-    return Encrypting(running, Path(file_path))
+    return Encrypting(running, Path(file_path), check)
 
 
 def decrypt_bytes(

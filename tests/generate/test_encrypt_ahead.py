@@ -209,3 +209,41 @@ def test_a_secret_larger_than_a_pipe_holds_round_trips(tmp_path):
     assert CANARY.encode() not in ciphertext
     plain = decrypt_bytes(ciphertext, file_path=tmp_path / path, age_key_file=tmp_path / "key.txt")
     assert yaml_rs.loads(plain.decode()) == yaml_rs.loads(big.decode())
+
+
+def test_the_version_sops_writes_into_its_output_is_the_version_check(tmp_path, monkeypatch):
+    """A new cluster asks no `sops --version`: each ciphertext says which sops made it."""
+    from gitops_kit import tools
+    from gitops_kit.secrets import sops
+
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setattr(sops, "_CHECKED", set())
+    asked: list[list[str]] = []
+    real_start = tools.start
+
+    def start(args, **kwargs):
+        if "--version" in args:
+            asked.append(list(args))
+        return real_start(args, **kwargs)
+
+    monkeypatch.setattr(tools, "start", start)
+    assert main(["new", "cluster", "c-001", "--repo", str(tmp_path / "fleet"), "--flavor", "flux", "--no-input"]) == 0
+    assert asked == []
+
+
+def test_a_ciphertext_from_a_too_old_sops_is_refused(tmp_path, monkeypatch):
+    from gitops_kit.secrets import sops
+
+    monkeypatch.setattr(sops, "_CHECKED", set())
+    fake = tmp_path / "sops"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --version ]; then echo "sops 3.9.2"; exit 0; fi\n'
+        "cat > /dev/null\nprintf 'kind: Secret\\nsops:\\n    mac: ENC[x]\\n    version: 3.9.2\\n'\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
+    _identity, recipient = generate_identity()
+    encryption = Encryption({"infrastructure/controllers/c-001/s.sops.yaml": b"kind: Secret\n"}, sops_config_with_rule(None, "c-001", recipient))
+    with pytest.raises(SopsMissing, match="3.9.2 is too old"):
+        encryption.finish()
