@@ -52,6 +52,13 @@ def _prompt(question: str, default: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import gc
+
+    # A short run that allocates in bursts (cookiecutter's and the rules' imports, the schema bundle, the
+    # render) and makes little cyclic garbage: with the default gen-0 threshold (700) the collector ran
+    # ~120 times here, a full collection over the whole heap among them (~0.04 s of CPU on the path to
+    # the validation, finding next to nothing; peak memory the same on a 13-cluster fleet).
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
     from ..generate.config_edit import describe
     from ..generate.fleet import PLACEHOLDER_REPO_URL
     from ..generate.generator import Answers, existing_fleet, generate
