@@ -21,6 +21,7 @@ from gitops_kit.secrets.keys import generate_identity, write_identity
 from gitops_kit.secrets.sops import SopsMissing, decrypt_bytes
 
 from ..conftest import CANARY
+from ..render.test_render_ahead import record_starts
 
 ADDONS = ["mesh", "storage", "gpu", "runners", "kepler"]
 SECRET = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: default\nstringData:\n  token: {value}\n"
@@ -118,14 +119,22 @@ def test_a_cancelled_encryption_stops_sops_and_removes_its_directory(tmp_path, m
     assert os.listdir(tmp_path / "tmp") == []
 
 
-def test_too_old_a_sops_is_what_is_reported(tmp_path, monkeypatch):
-    """The version check runs beside the encryptions; its verdict comes first."""
+def fake_sops(tmp_path: Path, monkeypatch, version: str, encrypt: str) -> Encryption:
+    """An Encryption of one small Secret by a stand-in sops: `version` for --version, `encrypt` otherwise."""
+    from gitops_kit.secrets import sops
+
+    monkeypatch.setattr(sops, "_CHECKED", set())
     fake = tmp_path / "sops"
-    fake.write_text("#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'sops 3.7.3'; exit 0; fi\necho 'unknown command encrypt' >&2\nexit 1\n")
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "sops {version}"; exit 0; fi\n{encrypt}')
     fake.chmod(0o755)
     monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
     _identity, recipient = generate_identity()
-    encryption = Encryption({"infrastructure/controllers/c-001/s.sops.yaml": b"kind: Secret\n"}, sops_config_with_rule(None, "c-001", recipient))
+    return Encryption({"infrastructure/controllers/c-001/s.sops.yaml": b"kind: Secret\n"}, sops_config_with_rule(None, "c-001", recipient))
+
+
+def test_too_old_a_sops_is_what_is_reported(tmp_path, monkeypatch):
+    """A failed encryption runs the version check: a too-old sops is what is reported, not its error."""
+    encryption = fake_sops(tmp_path, monkeypatch, "3.7.3", "echo 'unknown command encrypt' >&2\nexit 1\n")
     with pytest.raises(SopsMissing, match="too old"):
         encryption.finish()
     with pytest.raises(SopsMissing, match="too old"):  # asked again: the same answer
@@ -213,37 +222,16 @@ def test_a_secret_larger_than_a_pipe_holds_round_trips(tmp_path):
 
 def test_the_version_sops_writes_into_its_output_is_the_version_check(tmp_path, monkeypatch):
     """A new cluster asks no `sops --version`: each ciphertext says which sops made it."""
-    from gitops_kit import tools
     from gitops_kit.secrets import sops
 
     monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
     monkeypatch.setattr(sops, "_CHECKED", set())
-    asked: list[list[str]] = []
-    real_start = tools.start
-
-    def start(args, **kwargs):
-        if "--version" in args:
-            asked.append(list(args))
-        return real_start(args, **kwargs)
-
-    monkeypatch.setattr(tools, "start", start)
+    asked = record_starts(monkeypatch, "--version")
     assert main(["new", "cluster", "c-001", "--repo", str(tmp_path / "fleet"), "--flavor", "flux", "--no-input"]) == 0
     assert asked == []
 
 
 def test_a_ciphertext_from_a_too_old_sops_is_refused(tmp_path, monkeypatch):
-    from gitops_kit.secrets import sops
-
-    monkeypatch.setattr(sops, "_CHECKED", set())
-    fake = tmp_path / "sops"
-    fake.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = --version ]; then echo "sops 3.9.2"; exit 0; fi\n'
-        "cat > /dev/null\nprintf 'kind: Secret\\nsops:\\n    mac: ENC[x]\\n    version: 3.9.2\\n'\n"
-    )
-    fake.chmod(0o755)
-    monkeypatch.setenv("GITOPS_KIT_SOPS", str(fake))
-    _identity, recipient = generate_identity()
-    encryption = Encryption({"infrastructure/controllers/c-001/s.sops.yaml": b"kind: Secret\n"}, sops_config_with_rule(None, "c-001", recipient))
+    encryption = fake_sops(tmp_path, monkeypatch, "3.9.2", "cat > /dev/null\nprintf 'kind: Secret\\nsops:\\n    mac: ENC[x]\\n    version: 3.9.2\\n'\n")
     with pytest.raises(SopsMissing, match="3.9.2 is too old"):
         encryption.finish()

@@ -38,17 +38,22 @@ def _nothing_left_behind():
     ahead.discard()
 
 
-def started_builds(monkeypatch) -> list:
+def record_starts(monkeypatch, wanted: str) -> list:
+    """The argv of every `tools.start` whose arguments contain `wanted` (the program still starts)."""
     seen: list = []
     real = tools.start
 
     def spy(args, **kwargs):
-        if "--load-restrictor" in args:
+        if wanted in args:
             seen.append(list(args))
         return real(args, **kwargs)
 
     monkeypatch.setattr(tools, "start", spy)
     return seen
+
+
+def started_builds(monkeypatch) -> list:
+    return record_starts(monkeypatch, "--load-restrictor")
 
 
 def test_builds_started_ahead_are_taken_and_give_the_same_report(tmp_path, monkeypatch):
