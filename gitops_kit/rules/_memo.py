@@ -1,4 +1,5 @@
-"""A one-entry memo for facts several rules derive from the same document in a row.
+"""A one-entry memo for facts several rules derive from the same document in a row, and the bounded
+sharing of equal values among the records repository rules keep to the end of a run.
 
 The engine runs every rule on one document before the next, so remembering the last answer is
 enough (and keeps no document alive longer than the next call). Not a rule module: the registry
@@ -55,3 +56,17 @@ def per_document(compute: Callable[..., T]) -> Callable[..., T]:
 
 
 _VARIADIC = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS
+
+
+MAX_SHARED = 4096
+
+
+def shared(table: dict, value: T) -> T:
+    """One object for equal values (`table` is the caller's own); sharing is an optimisation, so a
+    long-lived process stays bounded."""
+    found = table.get(value)
+    if found is None:
+        if len(table) >= MAX_SHARED:
+            table.clear()
+        found = table[value] = value
+    return found

@@ -10,7 +10,7 @@ from ..model import DocRef, Document, object_label
 from ..rulebase import Record
 from ..secrets.static import age_recipients, sops_block
 from ..secrets.static import selection as static_selection
-from ._memo import per_document
+from ._memo import per_document, shared
 
 
 class Keys(Record):
@@ -50,19 +50,8 @@ class Sealed(Record):
         return object_label(facts[0], facts[1], self.name) if facts is not None else ""
 
 
-_MAX_SHARED = 4096
 _shared_facts: dict[tuple, tuple] = {}
 _shared_keys: dict[Keys, Keys] = {}
-
-
-def _shared(table: dict, value: tuple) -> tuple:
-    """One object for equal values; sharing is an optimisation, so a long-lived process stays bounded."""
-    found = table.get(value)
-    if found is None:
-        if len(table) >= _MAX_SHARED:
-            table.clear()
-        found = table[value] = value
-    return found
 
 
 @per_document
@@ -74,8 +63,8 @@ def sealed(doc: Document) -> Sealed | None:
     facts = None
     if doc.is_object:
         data = doc.data
-        facts = _shared(_shared_facts, (doc.kind, doc.namespace, bool(data.get("kind") and data.get("apiVersion"))))
+        facts = shared(_shared_facts, (doc.kind, doc.namespace, bool(data.get("kind") and data.get("apiVersion"))))
     listed = meta.get("pgp")
     pgp = frozenset(str(e.get("fp")) for e in (listed if isinstance(listed, list) else ()) if isinstance(e, dict) and e.get("fp"))
-    keys = _shared(_shared_keys, Keys(frozenset(age_recipients(meta)), pgp, static_selection(meta)))
+    keys = shared(_shared_keys, Keys(frozenset(age_recipients(meta)), pgp, static_selection(meta)))
     return Sealed(doc.ref, doc.name, facts, keys)  # type: ignore[arg-type]

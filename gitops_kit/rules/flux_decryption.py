@@ -7,6 +7,7 @@ import posixpath
 from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Record, Rule
 from ..secrets.static import sops_block
+from ._memo import shared
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,15 +51,6 @@ class FluxKustomization(Record):
 _shared_facts: dict[tuple, tuple] = {}
 
 
-def _shared(facts: tuple) -> tuple:
-    shared = _shared_facts.get(facts)
-    if shared is None:
-        if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
-            _shared_facts.clear()
-        shared = _shared_facts[facts] = facts
-    return shared
-
-
 # An encrypted document is recorded as its DocRef: the very object the document and the other
 # SOPS rules' records already hold, so the record costs one list slot (the memory bar).
 
@@ -75,7 +67,7 @@ def collect(doc: Document, ctx: Context) -> FluxKustomization | DocRef | None:
         secret_ref = decryption.get("secretRef")
         ref = doc.ref
         has_secret_ref = isinstance(secret_ref, dict) and bool(secret_ref.get("name"))
-        facts = _shared((doc.namespace, str(decryption.get("provider") or ""), has_secret_ref, ref.base, ref.ignored))
+        facts = shared(_shared_facts, (doc.namespace, str(decryption.get("provider") or ""), has_secret_ref, ref.base, ref.ignored))
         return FluxKustomization(_normalise(str(spec.get("path") or "")), doc.name, ref.file, ref.index, ref.line, facts)
     meta = sops_block(doc.data)
     if meta is not None and meta.get("mac"):

@@ -6,6 +6,7 @@ from ..model import DocRef, Document, Severity, Violation, object_label
 from ..rulebase import Context, Rule
 from ._fleet import cluster_of
 from ._helm import embedded_values
+from ._memo import shared
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,13 +35,7 @@ class Found:
     __slots__ = ("name", "ref", "_facts")
 
     def __init__(self, name: str, namespace: str, cluster: str | None, keys: frozenset, ref: DocRef, data_key: str) -> None:
-        facts = (namespace, cluster, keys, data_key)
-        shared = _shared_facts.get(facts)
-        if shared is None:
-            if len(_shared_facts) >= 4096:  # a long-lived process: sharing is an optimisation, keep it bounded
-                _shared_facts.clear()
-            shared = _shared_facts[facts] = facts
-        self.name, self.ref, self._facts = name, ref, shared
+        self.name, self.ref, self._facts = name, ref, shared(_shared_facts, (namespace, cluster, keys, data_key))
 
     @property
     def namespace(self) -> str:
