@@ -383,18 +383,8 @@ def _validate_in_scratch(repo: Path, plan: Plan) -> None:
             shutil.copytree(repo, scratch, ignore=shutil.ignore_patterns(".git"), symlinks=True)
         else:
             scratch.mkdir()
-        _write_tree(scratch, plan)
+        _Staging(scratch).write_plan(plan)
         _check(scratch)
-
-
-def _write_tree(scratch: Path, plan: Plan) -> None:
-    for path, content in plan.writes().items():
-        target = scratch / path
-        check_inside(target, scratch)  # a copied repository keeps its symlinks: never write through one out of it
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    for path in plan.delete:
-        (scratch / path).unlink(missing_ok=True)
 
 
 def _check(scratch: Path) -> None:
@@ -417,19 +407,21 @@ def _is_new_repository(repo: Path) -> bool:
 
 @dataclass
 class _Staging:
-    """The sibling folder a new repository is rendered into, validated and committed in, then renamed
-    into place; `written` is what it holds (path → content), so each file is written there once.
+    """A folder a repository is written into before it is validated: a new repository's sibling folder
+    (rendered into, validated and committed in, then renamed into place) or the scratch copy an existing
+    one is validated in. `written` is what this run put there (path → content), so each file is written
+    once.
 
-    cookiecutter renders straight into it (the add-ons' Secrets as rendered placeholders, replaced by their
-    ciphertext before anything reads them); nothing appears at the repository's path before validation
-    and commit succeeded, and a failure removes the folder."""
+    cookiecutter renders straight into a new repository's folder (the add-ons' Secrets as rendered
+    placeholders, replaced by their ciphertext before anything reads them); nothing appears at the
+    repository's path before validation and commit succeeded, and a failure removes the folder."""
 
     folder: Path
     written: dict[str, bytes] = field(default_factory=dict)
 
     def write(self, path: str, content: bytes) -> None:
         target = self.folder / path
-        check_inside(target, self.folder)
+        check_inside(target, self.folder)  # a copied repository keeps its symlinks: never write through one out of it
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         self.written[path] = content
