@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -52,15 +53,31 @@ def input_key(repo: Path, directories: Iterable[str], files: Iterable[str], tool
         except OSError:  # a name too long for the file system, say: hashed as unreadable below
             paths.add(candidate)
     for path in sorted(paths):
-        try:
-            # never open a FIFO, socket or device: reading one can wait forever (kustomize reports it)
-            content = path.read_bytes() if path.is_file() or not path.exists() else b"\0not a regular file"
-        except OSError:
-            content = b"\0unreadable"
+        content = _content(path)
         # relative to the repository: a copy elsewhere (the generator's scratch copy, another CI
         # checkout directory) renders the same and finds the same entries
         digest.update(os.fsencode(os.path.relpath(path, repo)) + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()
+
+
+def _content(path: Path) -> bytes:
+    """The file's bytes, as one open and read: a FIFO, socket or device is never read (that can wait
+    forever; kustomize reports it), and the check costs no extra stat on this per-input path."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return b"\0unreadable"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"\0not a regular file"
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return b"\0unreadable"
+    finally:
+        os.close(fd)
 
 
 _MAGIC = b"gitops-kit-render-v1 sha256="

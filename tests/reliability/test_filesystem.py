@@ -215,3 +215,23 @@ def test_a_resource_name_too_long_for_the_file_system_is_a_build_finding(tmp_pat
     result = cli("validate", str(repo))
     assert "Traceback" not in result.stderr and result.returncode in (1, 2), result.stderr
     assert "kustomize-build" in result.stdout or "kustomize" in result.stderr
+
+
+def test_the_render_cache_key_never_reads_a_fifo(tmp_path):
+    """A FIFO in an overlay's folder is hashed as what it is, not read (reading waits for a writer)."""
+    import os
+    import threading
+
+    from gitops_kit.render import cache
+
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "kustomization.yaml").write_text("resources:\n  - pipe.yaml\n")
+    os.mkfifo(tmp_path / "o" / "pipe.yaml")
+    keys: list[str] = []
+    worker = threading.Thread(target=lambda: keys.append(cache.input_key(tmp_path, ["o"], ["o/pipe.yaml"], "kubectl", ())), daemon=True)
+    worker.start()
+    worker.join(30)  # a liveness bound: a read of the FIFO would never return
+    assert len(keys) == 1 and len(keys[0]) == 64
+    (tmp_path / "o" / "pipe.yaml").unlink()
+    (tmp_path / "o" / "pipe.yaml").write_text("")
+    assert cache.input_key(tmp_path, ["o"], ["o/pipe.yaml"], "kubectl", ()) != keys[0]  # an empty file is not a FIFO
