@@ -139,7 +139,7 @@ class Running:
     def finish(self, input: bytes | None = None, *, timeout: float = DEFAULT_TIMEOUT, check: bool = False) -> Result:
         """Send `input` (then end of input), wait for the exit and return the captured output."""
         process, name = self._process, self._name
-        timeout = min(timeout, _timeout_cap())
+        timeout = capped_timeout(timeout)
         try:
             stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -206,7 +206,12 @@ GIT_TIMEOUT = 60.0
 def git_timeout() -> float:
     """Seconds a git command (run through GitPython, `kill_after_timeout=`) may take, capped by
     GITOPS_KIT_TOOL_TIMEOUT like every other tool."""
-    return min(GIT_TIMEOUT, _timeout_cap())
+    return capped_timeout(GIT_TIMEOUT)
+
+
+def capped_timeout(timeout: float) -> float:
+    """`timeout`, or less when GITOPS_KIT_TOOL_TIMEOUT says so."""
+    return min(timeout, _timeout_cap())
 
 
 def _timeout_cap() -> float:

@@ -92,6 +92,10 @@ def prepare(
         fleet, name, addons, cluster_id=answers.cluster_id, pod_cidr=answers.pod_cidr, gpu_model=gpu_model, kubernetes=kubernetes
     )
     fleet = fleet.with_cluster(cluster)
+    if prefetch is not None:  # a child renders while this process makes the Secrets
+        import jinja2  # noqa: F401 - before the fork: cookiecutter and `render_secrets` both need it, imported once
+
+        prefetch.start_render(fleet, staging.folder if staging is not None else None)
     ahead = None if answers.dry_run else _encrypt_ahead(repo, fleet, cluster, answers)
     try:
         return _prepare_rendered(answers, fleet, cluster, kubernetes, config_text, prefetch, ahead, staging)
@@ -121,13 +125,21 @@ def _prepare_rendered(
         if prefetch is not None:
             prefetch.render_ahead(staging.folder, repo)
 
-    if staging is None:
-        files = render_fleet(fleet)
-    else:
-        try:
-            files = render_fleet(fleet, into=staging.folder, clusters_rendered=clusters_rendered)
-        except OSError as err:  # the staging folder is on the repository's file system: disk full, say
-            raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    config = update_config(config_text, fleet, kubernetes).encode("utf-8")
+    if prefetch is not None:  # while the child renders: what the validation and the commit will need
+        prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering)
+        if answers.commit and prefetch.rendering():
+            prefetch.prepare_commit()
+    try:
+        files = prefetch.rendered(clusters_rendered if staging is not None else None) if prefetch is not None else None
+        if files is None:  # rendered here: no child could be forked
+            files = render_fleet(fleet) if staging is None else render_fleet(fleet, into=staging.folder, clusters_rendered=clusters_rendered)
+    except OSError as err:
+        if staging is None:
+            raise
+        # the staging folder is on the repository's file system: disk full, say
+        raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
+    if staging is not None:
         staging.written.update((p, c) for p, c in files.items() if p not in staging.written and not is_secret_path(p))
     manifest = parse_manifest(_read_text(repo / MANIFEST_PATH))
     create_only = frozenset(
@@ -136,7 +148,7 @@ def _prepare_rendered(
 
     def meanwhile(sops_running: Callable[[], bool]) -> None:
         """What needs no ciphertext, done while sops encrypts (after `.sops.yaml` has its rules)."""
-        files[CONFIG_NAME] = update_config(config_text, fleet, kubernetes).encode("utf-8")
+        files[CONFIG_NAME] = config
         # create-only files belong to Flux or to the user once written: not recorded, so the manifest stays
         # deterministic (ciphertext differs on every encryption) and such files are never deleted
         files[MANIFEST_PATH] = render_manifest({p: c for p, c in files.items() if p != CONFIG_NAME and p not in create_only})
@@ -275,11 +287,11 @@ def _secure(
 
 
 def generate(answers: Answers) -> Result:
-    prefetch = Prefetch(git=answers.commit and not answers.dry_run)
+    prefetch = Prefetch(worker=not answers.dry_run)
     try:
         return _generate(answers, prefetch)
     finally:
-        prefetch.wait()  # never leave a version check or the commit worker running behind the caller's back
+        prefetch.wait()  # never leave a build or the worker running behind the caller's back
 
 
 def _generate(answers: Answers, prefetch: Prefetch) -> Result:
@@ -288,7 +300,7 @@ def _generate(answers: Answers, prefetch: Prefetch) -> Result:
         return _generate_into(answers, prefetch, staging)
     finally:
         if staging is not None and staging.folder.exists():  # not renamed into place: a failure
-            prefetch.stop_rendering_ahead()  # nothing keeps reading the folder
+            prefetch.wait()  # nothing keeps reading or writing the folder
             shutil.rmtree(staging.folder, ignore_errors=True)
 
 

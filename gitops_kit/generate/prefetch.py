@@ -1,25 +1,46 @@
 """Work `new cluster` would otherwise wait for, done while it waits on something else.
 
-The git commit runs in a worker process started with the run (gitcommit.CommitWorker), so GitPython is
-imported on the other core rather than under this process's interpreter lock. Once cookiecutter has
-rendered the clusters' folders of a new repository, their overlays start building (`render_ahead`,
-render.ahead) while the rest renders; while those builds (or sops, when it still encrypts) run, the main
-thread loads the rule modules and schemas the validation of the new repository will need
-(`warm_validator`). Best effort only: a failure here is dropped, and the real call later raises it where
-it always did, with its usual message.
+cookiecutter renders in a forked child (generate.worker) while this process makes the Secrets and starts
+sops, then loads the rule modules and schemas the validation will need (`warm_validator`) and imports
+GitPython for the commit (`prepare_commit`), instead of doing each after the other on one core. Once the
+clusters' folders of a new repository are rendered, their overlays start building (`render_ahead`,
+render.ahead) while the rest renders. Best effort only: a failure here is dropped, and the real call later
+raises it where it always did, with its usual message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .fleet import Fleet
+    from .worker import RenderWorker
 
 
 class Prefetch:
-    def __init__(self, *, git: bool) -> None:
-        """`git`: start the commit worker."""
-        self._committer = _commit_worker() if git else None
+    def __init__(self, *, worker: bool) -> None:
+        """`worker`: render in a forked child (`start_render`); else `rendered` says the caller renders."""
+        self._use_worker = worker
+        self._worker: RenderWorker | None = None
         self._rendering_ahead = False
+
+    def start_render(self, fleet: Fleet, into: Path | None) -> None:
+        """Have a child render `fleet` (as `render_fleet(fleet, into=into)`) from now; `rendered` collects it."""
+        if self._use_worker and self._worker is None:
+            self._worker = _render_worker(fleet, into)
+
+    def rendering(self) -> bool:
+        """Whether the render `start_render` started has nothing to hand over yet."""
+        return self._worker is not None and self._worker.quiet()
+
+    def rendered(self, clusters_rendered: Callable[[dict[str, bytes]], None] | None) -> dict[str, bytes] | None:
+        """The files of the render `start_render` started, `clusters_rendered` called on the way (see
+        `render_fleet`); None when no child renders (the caller renders itself)."""
+        if self._worker is None:
+            return None
+        worker, self._worker = self._worker, None
+        return worker.rendered(clusters_rendered)  # and the child is gone
 
     def render_ahead(self, folder: Path, repo: Path) -> None:
         """Start building the overlays in `folder` (the new repository being rendered: what is there is
@@ -45,20 +66,22 @@ class Prefetch:
     @staticmethod
     def warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], keep_going: Callable[[], bool]) -> None:
         """Load what validating `files` (the repository at `repo` as it will be) needs, on this thread,
-        while `keep_going()` (sops is still encrypting, or builds started ahead still run): see `_warm_validator`."""
+        while `keep_going()` (the render, sops, or builds started ahead still run): see `_warm_validator`."""
         _warm_validator(repo, files, skip, keep_going)
 
-    def commit(self, repo_dir: Path, paths: list[str], message: str) -> str:
-        """`gitcommit.commit_paths`, through the worker when there is one (raises CommitError alike)."""
-        if self._committer is None:
-            from .gitcommit import commit_paths
+    @staticmethod
+    def prepare_commit() -> None:
+        """Import GitPython now (≈ 0.05 s), while the render runs, rather than when committing."""
+        from .gitcommit import import_gitpython
 
-            return commit_paths(repo_dir, paths, message)
-        committer, self._committer = self._committer, None  # one commit per worker
-        try:
-            return committer.commit(repo_dir, paths, message)
-        finally:
-            committer.close()
+        import_gitpython()
+
+    @staticmethod
+    def commit(repo_dir: Path, paths: list[str], message: str) -> str:
+        """`gitcommit.commit_paths` (raises CommitError)."""
+        from .gitcommit import commit_paths
+
+        return commit_paths(repo_dir, paths, message)
 
     def stop_rendering_ahead(self) -> None:
         """Stop the builds started by `render_ahead` that nobody took."""
@@ -69,20 +92,21 @@ class Prefetch:
             self._rendering_ahead = False
 
     def wait(self) -> None:
+        """Stop whatever still runs: the builds nobody took and the render, even half done (the folder it
+        renders into is about to be removed)."""
         self.stop_rendering_ahead()
-        if self._committer is not None:
-            self._committer.close()  # never asked: stopped
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
-def _commit_worker():
-    """A started CommitWorker, or None when no worker process can start here (then `commit` commits
-    in this process, as before workers existed)."""
-    from ..errors import ToolError
-    from .gitcommit import CommitWorker
+def _render_worker(fleet: Fleet, into: Path | None) -> RenderWorker | None:
+    """A child rendering `fleet`, or None when none can be forked here (then this process renders)."""
+    from .worker import RenderWorker
 
     try:
-        return CommitWorker()
-    except (ToolError, OSError):
+        return RenderWorker(fleet, into)
+    except (OSError, RuntimeError):
         return None
 
 
