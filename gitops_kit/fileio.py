@@ -120,11 +120,11 @@ class private_temp_dir:  # noqa: N801 - used like tempfile.TemporaryDirectory: `
     def __exit__(self, *exc_info: object) -> None:
         import shutil
 
-        with _SignalsHeld():
+        with SignalsHeld():
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-class _SignalsHeld:
+class SignalsHeld:
     """Hold SIGINT and SIGTERM (which raise in the main thread) inside the block; deliver the first one
     received, through the handler in place before, once it ends."""
 

@@ -128,7 +128,7 @@ def _prepare_rendered(
     config = update_config(config_text, fleet, kubernetes).encode("utf-8")
     if prefetch is not None:  # while the child renders: what the validation and the commit will need
         prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering)
-        if answers.commit and prefetch.rendering():
+        if answers.commit:
             prefetch.prepare_commit()
     try:
         files = prefetch.rendered(clusters_rendered if staging is not None else None) if prefetch is not None else None
@@ -467,6 +467,8 @@ def _create_repository(
     except OSError as err:
         raise GenerateError(f"writing {repo} failed ({err.strerror or err}); nothing was written") from None
     paths = list(plan.writes())
+    if answers.commit:
+        prefetch.prepare_commit()  # on this thread: the commit's thread must find GitPython imported
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitops-kit-new-repo") as pool:
         synced = pool.submit(_sync_files, staging.folder, paths)
         if answers.commit:

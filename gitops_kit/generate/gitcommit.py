@@ -23,6 +23,7 @@ def import_gitpython() -> None:
     """Import GitPython ahead of `commit_paths` (`new cluster` does it while cookiecutter renders)."""
     try:
         import git  # noqa: F401
+        import git.refs.symbolic  # noqa: F401 - what commit_paths imports besides
     except Exception:  # noqa: BLE001 - no usable git: commit_paths' own import says so in one line
         pass
 
@@ -36,6 +37,7 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
         detail = f"git is not usable ({detail}); install git or run with --no-commit"
         raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
 
+    repo = None
     try:
         repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)
         env = _identity_env(repo)
@@ -57,14 +59,20 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     except git.GitCommandError as err:
         lines = (err.stderr or str(err)).strip().splitlines()
         detail = lines[-1] if lines else str(err)
-        raise CommitError(f"git commit in {repo_dir} failed: {detail} (files were written; commit them yourself)", detail) from None
+        raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
+    except (git.GitError, OSError, ValueError) as err:  # `.git` not a repository, unreadable, a broken ref …
+        detail = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'no detail'}"
+        raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
+    finally:
+        if repo is not None:
+            repo.close()  # its readers and git processes go now, not in a finaliser a signal could interrupt
 
 
 def _identity_env(repo: object) -> dict[str, str]:
-    reader = repo.config_reader()  # type: ignore[attr-defined]
     env: dict[str, str] = {}
-    if not (os.environ.get("GIT_AUTHOR_NAME") or reader.has_option("user", "name")):
-        env.update(GIT_AUTHOR_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"], GIT_COMMITTER_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"])
-    if not (os.environ.get("GIT_AUTHOR_EMAIL") or reader.has_option("user", "email")):
-        env.update(GIT_AUTHOR_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"], GIT_COMMITTER_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"])
+    with repo.config_reader() as reader:  # type: ignore[attr-defined]  # released here, not by the collector
+        if not (os.environ.get("GIT_AUTHOR_NAME") or reader.has_option("user", "name")):
+            env.update(GIT_AUTHOR_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"], GIT_COMMITTER_NAME=_FALLBACK_IDENTITY["GIT_AUTHOR_NAME"])
+        if not (os.environ.get("GIT_AUTHOR_EMAIL") or reader.has_option("user", "email")):
+            env.update(GIT_AUTHOR_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"], GIT_COMMITTER_EMAIL=_FALLBACK_IDENTITY["GIT_AUTHOR_EMAIL"])
     return env

@@ -27,8 +27,11 @@ class Prefetch:
 
     def start_render(self, fleet: Fleet, into: Path | None) -> None:
         """Have a child render `fleet` (as `render_fleet(fleet, into=into)`) from now; `rendered` collects it."""
+        from ..fileio import SignalsHeld
+
         if self._use_worker and self._worker is None:
-            self._worker = _render_worker(fleet, into)
+            with SignalsHeld():  # Ctrl-C or SIGTERM lands once the child is ours to stop, never in between
+                self._worker = _render_worker(fleet, into)
 
     def rendering(self) -> bool:
         """Whether the render `start_render` started has nothing to hand over yet."""
@@ -71,7 +74,8 @@ class Prefetch:
 
     @staticmethod
     def prepare_commit() -> None:
-        """Import GitPython now (≈ 0.05 s), while the render runs, rather than when committing."""
+        """Import GitPython now (≈ 0.05 s) on this thread: while the render runs rather than when committing,
+        and never on the commit's own thread (tests/reliability/test_thread_imports.py says why)."""
         from .gitcommit import import_gitpython
 
         import_gitpython()

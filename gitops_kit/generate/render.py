@@ -29,6 +29,7 @@ def render_fleet(
     *,
     into: Path | None = None,
     clusters_rendered: Callable[[dict[str, bytes]], None] | None = None,
+    work: Path | None = None,
 ) -> dict[str, bytes]:
     """Every generated file of the fleet: POSIX relative path → content.
 
@@ -38,10 +39,15 @@ def render_fleet(
     rendered so far once the add-ons and every cluster's folders are (the clusters' overlays are complete
     then; the repository-wide files come last): `new cluster` starts building the overlays while the rest
     renders. Those files are not read again: what the callback writes over them in `into` is its own.
+    `work`: an empty private folder for cookiecutter's templates and settings, left for the caller to
+    remove (the render worker's parent removes it, even when it had to kill the render); by default a
+    temporary one, removed.
     """
+    from contextlib import nullcontext
+
     params = params or {}
     blueprints = load_blueprints()
-    with private_temp_dir("gitops-kit-render-") as temp:
+    with nullcontext(str(work)) if work is not None else private_temp_dir("gitops-kit-render-") as temp:
         work = Path(temp)
         config_file = _cookiecutter_config(work)
         root = into if into is not None else work / "out" / OUTPUT_NAME

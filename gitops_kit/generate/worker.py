@@ -9,10 +9,11 @@ interpreter: the child starts at once, with everything this process has imported
 
 The child sends frames on a pipe: a 4-byte big-endian length and a pickle of a tuple (both ends are this
 process's code, so pickle is safe). Its stdout and stderr go to /dev/null, so nothing cookiecutter prints
-can reach the user's terminal.
+can reach the user's terminal. The folder cookiecutter works in belongs to the parent, which removes it
+once the child is gone: a child stopped mid-render (an error, Ctrl-C, a timeout) leaves nothing behind.
 
     ("clusters", files so far)?  then one of
-    ("files", files) | ("error", message) | ("oserror", errno, strerror, filename) | ("crash", text)
+    ("files", files) | ("error", message) | ("oserror", errno, strerror, filename, text) | ("crash", text)
 """
 
 from __future__ import annotations
@@ -41,22 +42,37 @@ class RenderWorker:
     Raises OSError when no process can be forked, and RuntimeError where forking is unsafe (another
     thread is running: a library caller's, whose locks a fork would copy, held or not) or impossible (no
     `os.fork`): the caller then renders itself. `close()` stops the child whatever it is doing (a run
-    that ended early: whatever it still writes would land in a folder the caller is about to remove)."""
+    that ended early: whatever it still writes would land in a folder the caller is about to remove) and
+    removes its work folder. Make it with SIGINT and SIGTERM held (`fileio.SignalsHeld`) until the caller
+    has it, so that no signal leaves a child nobody knows to stop."""
 
     def __init__(self, fleet: Fleet, into: Path | None) -> None:
+        from ..fileio import private_temp_dir
+
         if not hasattr(os, "fork"):
             raise RuntimeError("no os.fork on this platform")
-        if threading.active_count() > 1:
+        if _threads() > 1:
             raise RuntimeError("other threads are running")
-        read_end, write_end = os.pipe()
+        self._work = private_temp_dir("gitops-kit-render-")
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            self._work.__exit__(None, None, None)
+            raise
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (read_end, write_end):
+                os.close(fd)
+            self._work.__exit__(None, None, None)
+            raise
         if pid == 0:  # the child: render, then exit without running the parent's clean-up (atexit, buffers)
             code = 0
             try:
                 os.close(read_end)
-                _child(write_end, fleet, into)
+                _child(write_end, fleet, into, Path(self._work.path))
             except BaseException:  # noqa: BLE001 - the parent sees the pipe close and reports it
                 code = 1
             os._exit(code)
@@ -74,10 +90,14 @@ class RenderWorker:
     def rendered(self, clusters_rendered: Callable[[dict[str, bytes]], None] | None) -> dict[str, bytes]:
         """What `render_fleet` returns; `clusters_rendered` is called here, on this thread, as
         `render_fleet` would call it. Raises what `render_fleet` raises (GenerateError, OSError), and
-        GenerateError when the child died or hung."""
+        GenerateError when the child died or hung (`GITOPS_KIT_TOOL_TIMEOUT` caps the wait, as for tools)."""
+        from ..tools import DEFAULT_TIMEOUT, capped_timeout
+
+        timeout = capped_timeout(DEFAULT_TIMEOUT)
+        deadline = time.monotonic() + timeout
         try:
             while True:
-                answer = self._receive()
+                answer = self._receive(deadline, timeout)
                 if answer[0] != "clusters":
                     break
                 if clusters_rendered is not None:
@@ -92,11 +112,12 @@ class RenderWorker:
         if kind == "error":
             raise GenerateError(answer[1])
         if kind == "oserror":
-            raise OSError(answer[1], answer[2], answer[3])
+            errno, strerror, filename, text = answer[1:]
+            raise OSError(errno, strerror, filename) if errno is not None else OSError(text)
         raise GenerateError(f"rendering the repository failed: {answer[-1]} (please report this as a gitops-kit bug)")
 
     def close(self) -> None:
-        """Stop the child (and reap it); nothing if already stopped."""
+        """Stop the child, reap it and remove its work folder; nothing if already done."""
         if self._closed:
             return
         self._closed = True
@@ -108,6 +129,7 @@ class RenderWorker:
             pass  # already gone
         self._reap()
         os.close(self._answers)
+        self._work.__exit__(None, None, None)  # nothing writes there any more
 
     def _reap(self) -> int:
         if self._status is None:
@@ -117,25 +139,21 @@ class RenderWorker:
                 self._status = -1
         return self._status
 
-    def _receive(self) -> tuple:
-        (size,) = _HEADER.unpack(self._read(_HEADER.size))
-        return pickle.loads(self._read(size))
+    def _receive(self, deadline: float, timeout: float) -> tuple:
+        (size,) = _HEADER.unpack(self._read(_HEADER.size, deadline, timeout))
+        return pickle.loads(self._read(size, deadline, timeout))
 
-    def _read(self, size: int) -> bytes:
-        """Exactly `size` bytes from the child, within the tools' timeout."""
-        from ..tools import DEFAULT_TIMEOUT, capped_timeout
-
+    def _read(self, size: int, deadline: float, timeout: float) -> bytes:
+        """Exactly `size` bytes from the child, by `deadline`."""
         if self._closed:
             raise _ChildGone("the render process was stopped")
-        timeout = capped_timeout(DEFAULT_TIMEOUT)
-        deadline = time.monotonic() + timeout
         chunks: list[bytes] = []
         left = size
         while left:
             ready, _, _ = select.select([self._answers], [], [], max(deadline - time.monotonic(), 0))
             if not ready:
                 self.close()
-                raise _ChildGone(f"no answer from the render process after {timeout:g}s; it was stopped")
+                raise _ChildGone(f"no answer from the render process after {timeout:g}s (GITOPS_KIT_TOOL_TIMEOUT); it was stopped")
             chunk = os.read(self._answers, min(left, 1 << 20))
             if not chunk:
                 raise _ChildGone(f"the render process exited with code {self._reap()}")
@@ -148,11 +166,22 @@ class _ChildGone(Exception):
     """The child ended (or stopped answering) before its answer was complete."""
 
 
-def _child(answers: int, fleet: Fleet, into: Path | None) -> None:
+def _threads() -> int:
+    """This process's threads, counting those `threading` does not know (started by C extensions)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _child(answers: int, fleet: Fleet, into: Path | None, work: Path) -> None:
     import gc
     import signal
 
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler raises in the parent's code paths
+    # the parent's handlers raise in its own code paths (and may be holding the signals while it forks):
+    # here a signal simply ends the process, and the parent cleans up after it
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)
     os.dup2(quiet, 2)
@@ -160,12 +189,12 @@ def _child(answers: int, fleet: Fleet, into: Path | None) -> None:
     gc.freeze()  # what the parent made stays shared: a collection would write to (and copy) its pages
     with os.fdopen(answers, "wb") as frames:
         try:
-            _render(frames, fleet, into)
+            _render(frames, fleet, into, work)
         except Exception as err:  # noqa: BLE001 - a bug of ours: reported to the parent in one line
             _answer(frames, ("crash", f"{type(err).__name__}: {err}"))
 
 
-def _render(frames, fleet: Fleet, into: Path | None) -> None:  # noqa: ANN001 - a binary file
+def _render(frames, fleet: Fleet, into: Path | None, work: Path) -> None:  # noqa: ANN001 - a binary file
     from .render import render_fleet
 
     def clusters_rendered(files: dict[str, bytes]) -> None:
@@ -173,13 +202,13 @@ def _render(frames, fleet: Fleet, into: Path | None) -> None:  # noqa: ANN001 - 
 
     try:
         if into is None:
-            files = render_fleet(fleet)
+            files = render_fleet(fleet, work=work)
         else:
-            files = render_fleet(fleet, into=into, clusters_rendered=clusters_rendered)
+            files = render_fleet(fleet, into=into, clusters_rendered=clusters_rendered, work=work)
     except GenerateError as err:
         _answer(frames, ("error", str(err)))
     except OSError as err:
-        _answer(frames, ("oserror", err.errno, err.strerror, err.filename))
+        _answer(frames, ("oserror", err.errno, err.strerror, err.filename, str(err)))
     else:
         _answer(frames, ("files", files))
 

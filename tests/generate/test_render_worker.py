@@ -7,6 +7,7 @@ import shutil
 import signal
 import threading
 import time
+from pathlib import Path
 
 import git
 import pytest
@@ -171,19 +172,107 @@ def test_with_other_threads_running_the_render_happens_in_process(tmp_path, monk
     assert (tmp_path / "fleet" / "infrastructure" / "controllers" / "c-001" / "kustomization.yaml").is_file()
 
 
-def test_new_cluster_renders_in_the_child(tmp_path, monkeypatch):
-    """Without threads, `new cluster` forks: its render is the child's (one fork per run)."""
+@pytest.mark.parametrize("existing", [False, True])
+def test_new_cluster_renders_in_the_child_before_sops_starts(tmp_path, monkeypatch, existing):
+    """Without threads, `new cluster` forks once, before the first sops encryption, and the render is the
+    child's: this process's own `render_fleet` is never called (it fails here)."""
+    from gitops_kit import tools
+    from gitops_kit.generate import generator
+
     monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
-    made: list[int] = []
-    real_init = RenderWorker.__init__
+    repo = tmp_path / "fleet"
+    if existing:
+        assert main(["new", "cluster", "c-001", "--repo", str(repo), "--no-input"]) == 0
+    events: list[str] = []
+    made: list[RenderWorker] = []
+    real_init, real_start = RenderWorker.__init__, tools.start
 
-    def counting(self, *args, **kwargs):
+    def forking(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        made.append(self.pid)
+        events.append("fork")
+        made.append(self)
 
-    monkeypatch.setattr(RenderWorker, "__init__", counting)
-    assert main(["new", "cluster", "c-001", "--repo", str(tmp_path / "fleet"), "--no-input", "--no-commit"]) == 0
-    assert len(made) == 1 and gone(made[0])
+    def start(args, **kwargs):
+        if "encrypt" in args:
+            events.append("sops")
+        return real_start(args, **kwargs)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("rendered in the parent")
+
+    monkeypatch.setattr(RenderWorker, "__init__", forking)
+    monkeypatch.setattr(tools, "start", start)
+    monkeypatch.setattr(generator, "render_fleet", not_here)
+    assert main(["new", "cluster", "c-002", "--repo", str(repo), "--no-input"]) == 0
+    assert events[0] == "fork" and events.count("fork") == 1 and "sops" in events
+    assert gone(made[0].pid) and not Path(made[0]._work.path).exists()
+    assert git.Repo(repo).head.commit.message.strip() == "gitops-kit: new cluster c-002"
+
+
+def test_a_failing_callback_stops_the_child_and_removes_its_work_folder(tmp_path):
+    """The parent fails while handling the clusters' files (a disk error writing a Secret, say): the child,
+    still rendering the rest into the folder, is stopped and its own work folder goes too."""
+    worker = RenderWorker(two_clusters("flux"), tmp_path)
+
+    def fails(partial):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        worker.rendered(fails)
+    assert gone(worker.pid) and not Path(worker._work.path).exists()
+
+
+def test_a_file_system_error_without_an_errno_keeps_its_message(monkeypatch):
+    """shutil.copytree's error (a list of failed copies) has no errno: its text is what the user sees."""
+
+    def copy_failed(*args, **kwargs):
+        raise shutil.Error([("blueprints/mesh/a.yaml", "out/a.yaml", "[Errno 28] No space left on device")])
+
+    monkeypatch.setattr(render_module, "render_fleet", copy_failed)
+    with pytest.raises(OSError) as caught:
+        RenderWorker(two_clusters("flux"), None).rendered(None)
+    assert "No space left on device" in str(caught.value) and "None" not in str(caught.value)
+
+
+def test_a_failed_fork_leaks_no_descriptor_and_no_folder(tmp_path, monkeypatch):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(OSError):
+            RenderWorker(two_clusters("flux"), None)
+    assert len(os.listdir("/proc/self/fd")) == before and list(tmp_path.iterdir()) == []
+
+
+def test_a_thread_that_threading_does_not_know_also_prevents_the_fork():
+    import _thread
+
+    release = _thread.allocate_lock()
+    release.acquire()
+    _thread.start_new_thread(release.acquire, ())
+    try:
+        with pytest.raises(RuntimeError, match="threads"):
+            RenderWorker(two_clusters("flux"), None)
+    finally:
+        release.release()
+
+
+def test_a_git_error_that_is_not_a_git_command_is_one_line_and_undoes_the_writes(tmp_path, monkeypatch, capsys):
+    """`.git` is an empty folder (not a repository): GitPython raises its own error, not git's."""
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    repo = tmp_path / "fleet"
+    assert main(["new", "cluster", "c-001", "--repo", str(repo), "--no-input"]) == 0
+    shutil.rmtree(repo / ".git")
+    (repo / ".git").mkdir()
+    capsys.readouterr()
+    assert main(["new", "cluster", "c-002", "--repo", str(repo), "--no-input"]) == 2
+    err = capsys.readouterr().err
+    assert "InvalidGitRepositoryError" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (repo / "infrastructure" / "controllers" / "c-002").exists()  # taken back out
 
 
 def test_commit_paths_commits_exactly_the_given_paths(tmp_path, identity):
@@ -203,3 +292,70 @@ def test_a_git_failure_is_a_commit_error_with_gits_own_words(tmp_path, identity)
     with pytest.raises(CommitError) as caught:
         commit_paths(tmp_path, ["a.yaml"], "first")
     assert "remove the file manually" in caught.value.detail and "Traceback" not in str(caught.value)
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if text.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_at_any_moment_leaves_nothing_behind(tmp_path, signum):
+    """Ctrl-C (SIGINT to the whole process group, the child included) or SIGTERM at moments spread over a
+    run: no temporary folder, no half-built repository beside --repo, no process left running."""
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "GITOPS_KIT_KEY_DIR": str(tmp_path / "keys")}
+    for index, delay in enumerate((0.05, 0.12, 0.2, 0.28, 0.36, 0.45)):
+        repo = tmp_path / f"fleet-{signum}-{index}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gitops_kit", "new", "cluster", "c-001", "--repo", str(repo), "--no-input"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        time.sleep(delay)
+        try:
+            os.killpg(process.pid, signum)
+        except ProcessLookupError:
+            pass  # finished first
+        _, err = process.communicate(timeout=120)
+        assert b"Traceback" not in err, err.decode()
+        assert list(temp.iterdir()) == [], f"left in TMPDIR after {delay}s: {[p.name for p in temp.iterdir()]}"
+        assert not list(tmp_path.glob(f".{repo.name}.gitops-kit-*")), f"half-built repository left after {delay}s"
+        deadline = time.monotonic() + 5
+        while _processes_mentioning(str(repo)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a killed child is reaped by then, or it was left running
+        assert _processes_mentioning(str(repo)) == []
+        if process.returncode == 0 or repo.exists():  # it got that far: all of it, committed
+            assert git.Repo(repo).head.commit.message.strip() == "gitops-kit: new cluster c-001"
+            assert not git.Repo(repo).is_dirty(untracked_files=True)
+
+
+def test_a_user_error_after_the_fork_leaves_no_folder(tmp_path):
+    """A bad --age-recipient is found while the child renders: one line, exit 2, nothing left anywhere."""
+    import subprocess
+    import sys
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    for repo in (tmp_path / "new", tmp_path / "existing"):
+        env = {**os.environ, "TMPDIR": str(temp), "GITOPS_KIT_KEY_DIR": str(tmp_path / "keys")}
+        if repo.name == "existing":
+            assert subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-001", "--repo", str(repo), "--no-input"],
+                                  env=env, capture_output=True).returncode == 0
+        result = subprocess.run(
+            [sys.executable, "-m", "gitops_kit", "new", "cluster", "c-002", "--repo", str(repo), "--no-input", "--age-recipient", "age1bogus"],
+            env=env, capture_output=True, text=True,
+        )
+        assert result.returncode == 2 and "not an age X25519 recipient" in result.stderr
+        assert list(temp.iterdir()) == [] and not list(tmp_path.glob(".new.gitops-kit-*"))

@@ -13,7 +13,9 @@ import subprocess
 import sys
 
 WATCH = """
-import json, sys, threading
+import json, os, sys, threading
+if os.environ.get("WATCH_WITH_A_THREAD"):  # a library caller's thread: new cluster does not fork then
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
 seen = []
 class Watch:
     def find_spec(self, name, path=None, target=None):
@@ -43,5 +45,8 @@ def test_new_cluster_and_validate_import_nothing_off_the_main_thread(tmp_path):
     fleet = tmp_path / "fleet"
     created = run(["new", "cluster", "c-001", "--repo", str(fleet), "--no-input"], env)
     assert created == {"code": 0, "seen": []}
+    # no fork (another thread runs): the render happens here, the commit still on a thread of its own
+    in_process = run(["new", "cluster", "c-001", "--repo", str(tmp_path / "fleet-2"), "--no-input"], {**env, "WATCH_WITH_A_THREAD": "1"})
+    assert in_process == {"code": 0, "seen": []}
     validated = run(["validate", "--quiet", str(fleet)], {**env, "GITOPS_KIT_CACHE_DIR": str(tmp_path / "cache-2")})
     assert validated == {"code": 0, "seen": []}
