@@ -126,10 +126,10 @@ def _prepare_rendered(
             prefetch.render_ahead(staging.folder, repo)
 
     config = update_config(config_text, fleet, kubernetes).encode("utf-8")
-    if prefetch is not None:  # while the child renders: what the validation and the commit will need
-        prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering)
+    if prefetch is not None:  # while the child renders: what the commit and the validation will need
         if answers.commit:
-            prefetch.prepare_commit()
+            prefetch.prepare_commit()  # first: an import cannot stop half-way, the warm-up can
+        prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering)
     try:
         files = prefetch.rendered(clusters_rendered if staging is not None else None) if prefetch is not None else None
         if files is None:  # rendered here: no child could be forked
@@ -473,9 +473,7 @@ def _create_repository(
         synced = pool.submit(_sync_files, staging.folder, paths)
         if answers.commit:
             committed = pool.submit(prefetch.commit, staging.folder, paths, f"gitops-kit: new cluster {cluster.name}")
-        # the builds started ahead are still running: load what checking their output needs meanwhile
-        skip = frozenset(p for p in paths if is_secret_path(p))
-        prefetch.warm_validator(staging.folder, plan.writes(), skip, prefetch.rendering_ahead)
+        # the builds started ahead are still running: the validator checks the files meanwhile, then takes them
         _check(staging.folder)  # on a finding the pool still waits for git before the folder is removed
     try:
         synced.result()

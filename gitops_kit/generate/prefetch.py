@@ -1,11 +1,12 @@
 """Work `new cluster` would otherwise wait for, done while it waits on something else.
 
 cookiecutter renders in a forked child (generate.worker) while this process makes the Secrets and starts
-sops, then loads the rule modules and schemas the validation will need (`warm_validator`) and imports
-GitPython for the commit (`prepare_commit`), instead of doing each after the other on one core. Once the
-clusters' folders of a new repository are rendered, their overlays start building (`render_ahead`,
-render.ahead) while the rest renders. Best effort only: a failure here is dropped, and the real call later
-raises it where it always did, with its usual message.
+sops, then imports GitPython for the commit (`prepare_commit`) and loads the rule modules and schemas the
+validation will need (`warm_validator`, which stops when the child has something), instead of doing each
+after the other on one core. Once the clusters' folders of a new repository are rendered, their overlays
+start building (`render_ahead`, render.ahead) while the rest renders and while the validator checks the
+files. Best effort only: a failure here is dropped, and the real call later raises it where it always
+did, with its usual message.
 """
 
 from __future__ import annotations
@@ -60,16 +61,9 @@ class Prefetch:
         ahead.start(folder, config)
 
     @staticmethod
-    def rendering_ahead() -> bool:
-        """Whether a build started by `render_ahead` is still running."""
-        from ..render import ahead
-
-        return ahead.busy()
-
-    @staticmethod
     def warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], keep_going: Callable[[], bool]) -> None:
         """Load what validating `files` (the repository at `repo` as it will be) needs, on this thread,
-        while `keep_going()` (the render, sops, or builds started ahead still run): see `_warm_validator`."""
+        while `keep_going()` (the child still renders, or sops still encrypts): see `_warm_validator`."""
         _warm_validator(repo, files, skip, keep_going)
 
     @staticmethod
@@ -117,12 +111,10 @@ def _render_worker(fleet: Fleet, into: Path | None) -> RenderWorker | None:
 def _warm_validator(repo: Path, files: dict[str, bytes], skip: frozenset[str], keep_going: Callable[[], bool]) -> None:
     """Import every rule module and resolve the schema of every kind among the generated manifests.
 
-    Runs on the main thread while sops encrypts or the builds started ahead run (the time would otherwise
-    be spent waiting) and stops once `keep_going()` says they are done: the validator loads whatever is
-    left when it needs it.
-    Without it the validator pays these loads (~0.03-0.05 s: rule modules, the schema bundle) when it
-    checks the first rendered overlay, after the kustomize builds. Files in `skip` (Secrets to be
-    encrypted) are not read. Best effort: a problem here is left for the validator to report."""
+    Runs on the main thread while the child renders or sops encrypts (the time would otherwise be spent
+    waiting) and stops once `keep_going()` says they are done: the validator loads whatever is left when it
+    needs it, while the builds started ahead run. Files in `skip` (Secrets to be encrypted) are not read.
+    Best effort: a problem here is left for the validator to report."""
     from .._native import yaml_loads
     from ..config import CONFIG_NAME, parse_config
     from ..rulebase import load_rule, rule_entries
