@@ -53,12 +53,29 @@ def _quick_arguments(arguments: list[str]):  # noqa: ANN202
     return args
 
 
+_SIGINT = 2  # the same number on every platform Python runs on; `signal` costs start-up time to import
+#: the interrupts received during the run, so one that a library swallowed (raised inside a finaliser,
+#: a `__del__` run by the collector) still decides the exit code
+_RECEIVED: list[int] = []
+
+
 def _terminated(signum: int, frame: object) -> None:
+    _RECEIVED.append(signum)
     raise _Terminated
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    _RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _RECEIVED.clear()
     code = _main(argv)
+    if code == EXIT_OK and _RECEIVED:  # the run ended normally, but an interrupt arrived and was swallowed
+        terminated = _RECEIVED[0] != _SIGINT
+        print("gitops-kit: terminated" if terminated else "gitops-kit: interrupted", file=sys.stderr)
+        code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     if argv is None:
         # Called as the program (the console script and `python -m gitops_kit` pass no arguments): the
         # process ends right after this. Moving every object into the permanent generation spares the
@@ -76,13 +93,23 @@ def _main(argv: Sequence[str] | None) -> int:
     except ImportError:
         import signal as signals
 
-    from ..errors import UserError
-
+    previous_sigint = None
     if hasattr(signals, "SIGTERM"):
         try:
             signals.signal(signals.SIGTERM, _terminated)
+            if signals.getsignal(signals.SIGINT) is signals.default_int_handler:  # not a caller's own handler
+                previous_sigint = signals.signal(signals.SIGINT, _interrupted)
         except ValueError:  # not the main thread (main() called from a library user's thread)
             pass
+    try:
+        return _run_command(argv)
+    finally:
+        if previous_sigint is not None:
+            signals.signal(signals.SIGINT, previous_sigint)
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
+    from ..errors import UserError
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = _quick_arguments(arguments)

@@ -328,16 +328,41 @@ def _generate_into(answers: Answers, prefetch: Prefetch, staging: _Staging | Non
     new_repo = not answers.repo.exists()
     originals = _write_all(answers.repo, plan)
     if answers.commit:
-        try:
-            result.committed = prefetch.commit(answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}")
-        except GenerateError as err:
+
+        def take_back() -> None:
             # a failure leaves the repository as it was: the files go back too, not only the index
             if new_repo:
                 shutil.rmtree(answers.repo, ignore_errors=True)  # only what this run created is in it
             else:
                 _restore(answers.repo, originals, list(originals))
+
+        try:
+            result.committed = _commit_holding_signals(
+                prefetch, answers.repo, [*plan.writes(), *plan.delete], f"gitops-kit: new cluster {cluster.name}", take_back
+            )
+        except GenerateError as err:
             raise GenerateError(f"{err}; the generated files were taken back out, the repository is as it was") from None
     return result
+
+
+def _commit_holding_signals(prefetch: Prefetch, repo: Path, paths: list[str], message: str, take_back: Callable[[], None]) -> str:
+    """Commit the files just written in the work tree; on a failure, `take_back` first.
+
+    The commit runs on a thread of its own: a GitPython call that an interrupt cuts short leaves its
+    watchdog timer running, and the interpreter then waits 60 s for it before exiting. Ctrl-C and
+    SIGTERM are held until git has ended (Ctrl-C reaches git itself, which stops) and, if it failed, the
+    files are back: the repository is never left with this run's files written but not committed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..fileio import SignalsHeld
+
+    prefetch.prepare_commit()  # on this thread (tests/reliability/test_thread_imports.py)
+    with SignalsHeld(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitops-kit-commit") as pool:
+        try:
+            return pool.submit(prefetch.commit, repo, paths, message).result()
+        except GenerateError:
+            take_back()
+            raise
 
 
 def _write_key(item: object) -> Path | None:
@@ -362,10 +387,15 @@ def _write_all(repo: Path, plan: Plan) -> dict[str, bytes | None]:
         for path in plan.delete:
             (repo / path).unlink()
             done.append(path)
-    except OSError as err:  # fileio.WriteError (a symlink out of the repository) included
-        _restore(repo, originals, done)
-        if new_repo:
-            shutil.rmtree(repo, ignore_errors=True)
+    except BaseException as err:  # fileio.WriteError (a symlink out of the repository) included, and Ctrl-C
+        from ..fileio import SignalsHeld
+
+        with SignalsHeld():  # a second Ctrl-C waits until the files are back
+            _restore(repo, originals, done)
+            if new_repo:
+                shutil.rmtree(repo, ignore_errors=True)
+        if not isinstance(err, OSError):
+            raise
         raise GenerateError(f"writing {repo} failed ({err}); the files written so far were restored") from None
     return originals
 

@@ -19,33 +19,44 @@ class CommitError(GenerateError):
         self.detail = detail
 
 
+#: why GitPython could not be imported, once that was tried and failed: never tried again (a second try
+#: could be on the commit's thread, and imports stay on the main thread)
+_UNUSABLE: str | None = None
+
+
 def import_gitpython() -> None:
-    """Import GitPython ahead of `commit_paths` (`new cluster` does it while cookiecutter renders)."""
+    """Import GitPython ahead of `commit_paths`, on the calling thread (`new cluster` does it on its main
+    thread while cookiecutter renders). A failure is remembered for `commit_paths` to report."""
+    global _UNUSABLE
+    if _UNUSABLE is not None:
+        return
     try:
         import git  # noqa: F401
         import git.refs.symbolic  # noqa: F401 - what commit_paths imports besides
-    except Exception:  # noqa: BLE001 - no usable git: commit_paths' own import says so in one line
-        pass
+    except Exception as err:  # noqa: BLE001 - GitPython refuses to import without a working git executable
+        text = str(err).strip()
+        _UNUSABLE = text.splitlines()[0] if text else "git not found"
 
 
 def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     """`git init` if needed, then commit exactly `paths`; returns the new commit's hex sha."""
-    try:
-        import git
-    except ImportError as err:  # GitPython refuses to import without a working git executable
-        detail = str(err).strip().splitlines()[0] if str(err).strip() else "git not found"
-        detail = f"git is not usable ({detail}); install git or run with --no-commit"
-        raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
+    import_gitpython()
+    if _UNUSABLE is not None:
+        detail = f"git is not usable ({_UNUSABLE}); install git or run with --no-commit"
+        raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail)
+    import git
 
+    from ..tools import git_timeout
+
+    timeout = git_timeout()  # every git process is killed if it hangs (a lock, a credential prompt)
     repo = None
+    staged = False
     try:
         repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)
         env = _identity_env(repo)
         existing = [p for p in paths if (repo_dir / p).exists()]
         removed = [p for p in paths if not (repo_dir / p).exists()]
-        from ..tools import git_timeout
-
-        timeout = git_timeout()  # every git process is killed if it hangs (a lock, a credential prompt)
+        staged = True
         if existing:
             repo.git.add("--", *existing, kill_after_timeout=timeout)
         if removed:
@@ -57,15 +68,31 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
         # read from the ref files: `repo.head.commit` would start a `git cat-file` process to learn its type
         return SymbolicReference.dereference_recursive(repo, "HEAD")
     except git.GitCommandError as err:
+        if staged and repo is not None:
+            _unstage(repo, paths, timeout)
         lines = (err.stderr or str(err)).strip().splitlines()
         detail = lines[-1] if lines else str(err)
         raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
     except (git.GitError, OSError, ValueError) as err:  # `.git` not a repository, unreadable, a broken ref …
+        if staged and repo is not None:
+            _unstage(repo, paths, timeout)
         detail = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'no detail'}"
         raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
     finally:
         if repo is not None:
             repo.close()  # its readers and git processes go now, not in a finaliser a signal could interrupt
+
+
+def _unstage(repo: object, paths: list[str], timeout: float) -> None:
+    """Put the index entries of `paths` back as HEAD has them (none, in a repository without commits,
+    which `git reset` handles too): a commit that failed after `git add` must not leave this run's files
+    staged. Best effort: the error reported is the commit's."""
+    import git
+
+    try:
+        repo.git.reset("-q", "--", *paths, kill_after_timeout=timeout)  # type: ignore[attr-defined]
+    except git.GitError:
+        pass
 
 
 def _identity_env(repo: object) -> dict[str, str]:

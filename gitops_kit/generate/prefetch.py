@@ -43,8 +43,11 @@ class Prefetch:
         `render_fleet`); None when no child renders (the caller renders itself)."""
         if self._worker is None:
             return None
-        worker, self._worker = self._worker, None
-        return worker.rendered(clusters_rendered)  # and the child is gone
+        try:
+            return self._worker.rendered(clusters_rendered)
+        finally:
+            self._worker.close()  # done already when it answered; whatever happened, it is gone now
+            self._worker = None
 
     def render_ahead(self, folder: Path, repo: Path) -> None:
         """Start building the overlays in `folder` (the new repository being rendered: what is there is

@@ -93,9 +93,9 @@ class RenderWorker:
         GenerateError when the child died or hung (`GITOPS_KIT_TOOL_TIMEOUT` caps the wait, as for tools)."""
         from ..tools import DEFAULT_TIMEOUT, capped_timeout
 
-        timeout = capped_timeout(DEFAULT_TIMEOUT)
-        deadline = time.monotonic() + timeout
         try:
+            timeout = capped_timeout(DEFAULT_TIMEOUT)  # an invalid GITOPS_KIT_TOOL_TIMEOUT raises: closed below
+            deadline = time.monotonic() + timeout
             while True:
                 answer = self._receive(deadline, timeout)
                 if answer[0] != "clusters":
@@ -118,18 +118,21 @@ class RenderWorker:
 
     def close(self) -> None:
         """Stop the child, reap it and remove its work folder; nothing if already done."""
-        if self._closed:
-            return
-        self._closed = True
         import signal
 
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass  # already gone
-        self._reap()
-        os.close(self._answers)
-        self._work.__exit__(None, None, None)  # nothing writes there any more
+        from ..fileio import SignalsHeld
+
+        if self._closed:
+            return
+        with SignalsHeld():  # all of it or nothing: a Ctrl-C meanwhile lands once the folder is gone
+            self._closed = True
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass  # already gone
+            self._reap()
+            os.close(self._answers)
+            self._work.__exit__(None, None, None)  # nothing writes there any more
 
     def _reap(self) -> int:
         if self._status is None:

@@ -359,3 +359,168 @@ def test_a_user_error_after_the_fork_leaves_no_folder(tmp_path):
         )
         assert result.returncode == 2 and "not an age X25519 recipient" in result.stderr
         assert list(temp.iterdir()) == [] and not list(tmp_path.glob(".new.gitops-kit-*"))
+
+
+def test_the_timeout_is_for_the_whole_render_not_each_answer(monkeypatch):
+    """Each answer comes within the limit, the render as a whole does not: stopped."""
+
+    def slow(fleet, into=None, clusters_rendered=None, work=None):
+        time.sleep(0.7)
+        if clusters_rendered is not None:
+            clusters_rendered({})
+        time.sleep(0.7)
+        return {}
+
+    monkeypatch.setattr(render_module, "render_fleet", slow)
+    monkeypatch.setenv("GITOPS_KIT_TOOL_TIMEOUT", "1")
+    worker = RenderWorker(two_clusters("flux"), Path("/nonexistent-never-written"))
+    with pytest.raises(GenerateError, match="no answer from the render process after 1s"):
+        worker.rendered(lambda partial: None)
+    assert gone(worker.pid)
+
+
+def test_an_invalid_timeout_setting_still_stops_the_child(tmp_path, monkeypatch):
+    monkeypatch.setattr(render_module, "render_fleet", lambda *a, **k: time.sleep(60))
+    monkeypatch.setenv("GITOPS_KIT_TOOL_TIMEOUT", "abc")
+    prefetch = Prefetch(worker=True)
+    prefetch.start_render(two_clusters("flux"), None)
+    worker = prefetch._worker
+    with pytest.raises(Exception, match="GITOPS_KIT_TOOL_TIMEOUT"):
+        prefetch.rendered(None)
+    assert gone(worker.pid) and not Path(worker._work.path).exists()
+
+
+def test_a_sigterm_ends_the_child_even_where_the_parent_raises_on_it(monkeypatch):
+    """The CLI's SIGTERM handler raises (to unwind the parent); the child must simply end instead."""
+
+    class Unwind(BaseException):
+        pass
+
+    def raising(signum, frame):
+        raise Unwind
+
+    monkeypatch.setattr(render_module, "render_fleet", lambda *a, **k: time.sleep(60))
+    previous = signal.signal(signal.SIGTERM, raising)
+    try:
+        worker = RenderWorker(two_clusters("flux"), None)
+        time.sleep(0.2)
+        os.kill(worker.pid, signal.SIGTERM)
+        with pytest.raises(GenerateError, match="exited with code -15"):
+            worker.rendered(None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_signal_right_after_the_fork_still_leaves_a_child_to_stop(monkeypatch):
+    """SIGTERM lands in the parent the moment fork() returns: it is held until the child is stored, so
+    the unwinding stops it (without the hold, the child would render on, unknown to anyone)."""
+
+    class Unwind(BaseException):
+        pass
+
+    def raising(signum, frame):
+        raise Unwind
+
+    real_fork = os.fork
+    children: list[int] = []
+
+    def fork_then_signal():
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+            signal.raise_signal(signal.SIGTERM)
+        return pid
+
+    monkeypatch.setattr(render_module, "render_fleet", lambda *a, **k: time.sleep(60))
+    monkeypatch.setattr(os, "fork", fork_then_signal)
+    previous = signal.signal(signal.SIGTERM, raising)
+    prefetch = Prefetch(worker=True)
+    try:
+        with pytest.raises(Unwind):
+            prefetch.start_render(two_clusters("flux"), None)
+        prefetch.wait()  # what the unwinding runs
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert len(children) == 1 and gone(children[0])
+
+
+def test_an_interrupt_during_the_commit_into_an_existing_repository(tmp_path):
+    """Ctrl-C while git commits the second cluster: the run ends at once (not after GitPython's 60 s
+    watchdog) and the repository is either as it was or fully committed, never half."""
+    import subprocess
+    import sys
+
+    real_git = shutil.which("git")
+    slow_git = tmp_path / "bin" / "git"
+    slow_git.parent.mkdir()
+    slow_git.write_text(f'#!/bin/sh\nfor a in "$@"; do [ "$a" = commit ] && sleep 1.5; done\nexec {real_git} "$@"\n')
+    slow_git.chmod(0o755)
+    env = {**os.environ, "GITOPS_KIT_KEY_DIR": str(tmp_path / "keys"), "TMPDIR": str(tmp_path)}
+    repo = tmp_path / "fleet"
+    assert subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-001", "--repo", str(repo), "--no-input"],
+                          env=env, capture_output=True).returncode == 0
+    before = git.Repo(repo).head.commit.hexsha
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gitops_kit", "new", "cluster", f"c-{signum:03d}", "--repo", str(repo), "--no-input"],
+            env={**env, "GIT_PYTHON_GIT_EXECUTABLE": str(slow_git)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while not _processes_mentioning("sleep 1.5") and not any(  # git commit is sleeping
+            "commit" in open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace") for pid in _processes_mentioning(str(slow_git))
+        ) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = time.monotonic()
+        os.killpg(process.pid, signum)
+        _, err = process.communicate(timeout=120)
+        assert time.monotonic() - started < 10, "held up after the interrupt"
+        assert b"Traceback" not in err and process.returncode in (130, 143), err.decode()
+        head = git.Repo(repo).head.commit
+        assert head.hexsha == before or head.message.strip() == f"gitops-kit: new cluster c-{signum:03d}"
+        assert not git.Repo(repo).is_dirty(untracked_files=True)  # nothing written and left uncommitted
+        before = head.hexsha
+
+
+def test_an_interrupt_swallowed_by_a_library_still_sets_the_exit_code(monkeypatch, capsys):
+    """A finaliser (GitPython's `__del__`, say) can swallow the exception a signal raises: the run then
+    goes on to the end, but its exit code still says it was terminated."""
+    from gitops_kit.cli import version
+
+    real = version.run
+
+    def swallowing(args):
+        try:
+            signal.raise_signal(signal.SIGTERM)
+        except BaseException:  # noqa: BLE001 - what `Exception ignored in __del__` amounts to
+            pass
+        return real(args)
+
+    monkeypatch.setattr(version, "run", swallowing)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["version"]) == 143
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert "terminated" in capsys.readouterr().err
+
+
+def test_a_commit_failing_after_git_add_leaves_nothing_staged(tmp_path):
+    """git refuses the commit itself (a hook of the user's wrapper, a full disk): the files go back and
+    so do their index entries; `git status` is what it was."""
+    import subprocess
+    import sys
+
+    real_git = shutil.which("git")
+    failing_git = tmp_path / "bin" / "git"
+    failing_git.parent.mkdir()
+    failing_git.write_text(f'#!/bin/sh\nfor a in "$@"; do [ "$a" = commit ] && {{ echo "fatal: refused by test" >&2; exit 128; }}; done\nexec {real_git} "$@"\n')
+    failing_git.chmod(0o755)
+    env = {**os.environ, "GITOPS_KIT_KEY_DIR": str(tmp_path / "keys")}
+    repo = tmp_path / "fleet"
+    assert subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-001", "--repo", str(repo), "--no-input"],
+                          env=env, capture_output=True).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-002", "--repo", str(repo), "--no-input"],
+                            env={**env, "GIT_PYTHON_GIT_EXECUTABLE": str(failing_git)}, capture_output=True, text=True)
+    assert result.returncode == 2 and "refused by test" in result.stderr and "as it was" in result.stderr
+    assert not git.Repo(repo).is_dirty(untracked_files=True)
