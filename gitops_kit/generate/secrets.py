@@ -169,8 +169,8 @@ class Encryption:
         """Stop every sops still running and remove the temporary directory (nothing if already done)."""
         self._waiting.clear()
         for encrypting in self._started.values():
-            if not encrypting.done():
-                encrypting.kill()
+            # a finished one too: until its output is collected, its pipes are open and it is not reaped
+            encrypting.kill()
         self._stack.close()
 
 

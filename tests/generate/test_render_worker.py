@@ -524,3 +524,17 @@ def test_a_commit_failing_after_git_add_leaves_nothing_staged(tmp_path):
                             env={**env, "GIT_PYTHON_GIT_EXECUTABLE": str(failing_git)}, capture_output=True, text=True)
     assert result.returncode == 2 and "refused by test" in result.stderr and "as it was" in result.stderr
     assert not git.Repo(repo).is_dirty(untracked_files=True)
+
+
+def test_failed_runs_in_process_leak_no_descriptor(tmp_path, monkeypatch):
+    """A library caller's `generate()` that fails once sops has started (here: the render times out)
+    closes every pipe: of the child, and of sops processes that finished but were never collected."""
+    from gitops_kit.generate.generator import Answers, generate
+
+    monkeypatch.setenv("GITOPS_KIT_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("GITOPS_KIT_TOOL_TIMEOUT", "0.0001")
+    before = len(os.listdir("/proc/self/fd"))
+    for index in range(3):
+        with pytest.raises(GenerateError, match="no answer from the render process"):
+            generate(Answers(name="c-001", repo=tmp_path / f"fleet-{index}"))
+    assert len(os.listdir("/proc/self/fd")) == before
