@@ -228,10 +228,11 @@ def _timeout_cap() -> float:
 
 
 def _kill_group(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except OSError:
-        pass  # already gone
+    if process.returncode is None:  # once reaped, its pid (and group id) may already be someone else's
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass  # already gone
     for stream in (process.stdout, process.stderr, process.stdin):
         if stream is not None:
             stream.close()

@@ -93,19 +93,20 @@ def _main(argv: Sequence[str] | None) -> int:
     except ImportError:
         import signal as signals
 
-    previous_sigint = None
+    previous: dict[int, object] = {}
     if hasattr(signals, "SIGTERM"):
         try:
-            signals.signal(signals.SIGTERM, _terminated)
+            previous[signals.SIGTERM] = signals.signal(signals.SIGTERM, _terminated)
             if signals.getsignal(signals.SIGINT) is signals.default_int_handler:  # not a caller's own handler
-                previous_sigint = signals.signal(signals.SIGINT, _interrupted)
+                previous[signals.SIGINT] = signals.signal(signals.SIGINT, _interrupted)
         except ValueError:  # not the main thread (main() called from a library user's thread)
             pass
     try:
         return _run_command(argv)
     finally:
-        if previous_sigint is not None:
-            signals.signal(signals.SIGINT, previous_sigint)
+        for signum, handler in previous.items():  # a library caller gets its own handlers back
+            if handler is not None:
+                signals.signal(signum, handler)
 
 
 def _run_command(argv: Sequence[str] | None) -> int:

@@ -51,11 +51,13 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     timeout = git_timeout()  # every git process is killed if it hangs (a lock, a credential prompt)
     repo = None
     staged = False
+    head_before: str | None = None
     try:
         repo = git.Repo(repo_dir) if (repo_dir / ".git").exists() else git.Repo.init(repo_dir)
         env = _identity_env(repo)
         existing = [p for p in paths if (repo_dir / p).exists()]
         removed = [p for p in paths if not (repo_dir / p).exists()]
+        head_before = _head(repo)
         staged = True
         if existing:
             repo.git.add("--", *existing, kill_after_timeout=timeout)
@@ -63,15 +65,23 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
             repo.git.rm("--cached", "--ignore-unmatch", "--quiet", "--", *removed, kill_after_timeout=timeout)
         with repo.git.custom_environment(**env):
             repo.git.commit("-m", message, "--no-verify", "--", *paths, kill_after_timeout=timeout)
-        from git.refs.symbolic import SymbolicReference
-
         # read from the ref files: `repo.head.commit` would start a `git cat-file` process to learn its type
-        return SymbolicReference.dereference_recursive(repo, "HEAD")
+        sha = _head(repo)
+        if sha is None:
+            raise ValueError("HEAD names no commit after `git commit`")
+        return sha
     except git.GitCommandError as err:
+        landed = _landed(repo, head_before, message) if staged and repo is not None else None
+        if landed is not None:
+            # git made the commit and failed (or was stopped) afterwards: a post-commit hook, its
+            # `maintenance --auto`, an interrupt. The commit is there; taking the files back would undo it.
+            return landed
         if staged and repo is not None:
             _unstage(repo, paths, timeout)
         lines = (err.stderr or str(err)).strip().splitlines()
         detail = lines[-1] if lines else str(err)
+        if (repo_dir / ".git" / "index.lock").exists():
+            detail += "; git left .git/index.lock behind (it was stopped): remove it before running git again"
         raise CommitError(f"git commit in {repo_dir} failed: {detail}", detail) from None
     except (git.GitError, OSError, ValueError) as err:  # `.git` not a repository, unreadable, a broken ref …
         if staged and repo is not None:
@@ -81,6 +91,28 @@ def commit_paths(repo_dir: Path, paths: list[str], message: str) -> str:
     finally:
         if repo is not None:
             repo.close()  # its readers and git processes go now, not in a finaliser a signal could interrupt
+
+
+def _head(repo: object) -> str | None:
+    """The commit HEAD names, read from the ref files (None before the first commit)."""
+    from git.refs.symbolic import SymbolicReference
+
+    try:
+        return SymbolicReference.dereference_recursive(repo, "HEAD")
+    except (ValueError, OSError):
+        return None
+
+
+def _landed(repo: object, before: str | None, message: str) -> str | None:
+    """The sha of our commit when HEAD moved to it despite git's failure, else None."""
+    after = _head(repo)
+    if after is None or after == before:
+        return None
+    try:
+        made = repo.commit(after).message  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - unreadable: not known to be ours, so it is not treated as made
+        return None
+    return after if str(made).strip() == message.strip() else None
 
 
 def _unstage(repo: object, paths: list[str], timeout: float) -> None:

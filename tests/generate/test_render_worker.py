@@ -538,3 +538,25 @@ def test_failed_runs_in_process_leak_no_descriptor(tmp_path, monkeypatch):
         with pytest.raises(GenerateError, match="no answer from the render process"):
             generate(Answers(name="c-001", repo=tmp_path / f"fleet-{index}"))
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_commit_that_landed_before_git_failed_is_kept(tmp_path):
+    """git made the commit, then failed afterwards (a post-commit hook that hangs until the timeout kills
+    it): the commit stands and the files stay; taking them back would leave HEAD and the work tree apart."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GITOPS_KIT_KEY_DIR": str(tmp_path / "keys")}
+    repo = tmp_path / "fleet"
+    assert subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-001", "--repo", str(repo), "--no-input"],
+                          env=env, capture_output=True).returncode == 0
+    hook = repo / ".git" / "hooks" / "post-commit"
+    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.chmod(0o755)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "gitops_kit", "new", "cluster", "c-002", "--repo", str(repo), "--no-input"],
+                            env={**env, "GITOPS_KIT_TOOL_TIMEOUT": "2"}, capture_output=True, text=True)
+    assert time.monotonic() - started < 25
+    assert result.returncode == 0, result.stderr
+    assert git.Repo(repo).head.commit.message.strip() == "gitops-kit: new cluster c-002"
+    assert not git.Repo(repo).is_dirty(untracked_files=True)
