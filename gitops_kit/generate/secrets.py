@@ -166,7 +166,8 @@ class Encryption:
         return ciphertexts
 
     def cancel(self) -> None:
-        """Stop every sops still running and remove the temporary directory (nothing if already done)."""
+        """Stop and reap every sops process (still running, or finished but not collected) and remove the
+        temporary directory; asked again, nothing more happens."""
         self._waiting.clear()
         for encrypting in self._started.values():
             # a finished one too: until its output is collected, its pipes are open and it is not reaped

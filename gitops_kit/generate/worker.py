@@ -154,8 +154,7 @@ class RenderWorker:
         left = size
         while left:
             ready, _, _ = select.select([self._answers], [], [], max(deadline - time.monotonic(), 0))
-            if not ready:
-                self.close()
+            if not ready:  # `rendered` stops the child
                 raise _ChildGone(f"no answer from the render process after {timeout:g}s (GITOPS_KIT_TOOL_TIMEOUT); it was stopped")
             chunk = os.read(self._answers, min(left, 1 << 20))
             if not chunk:

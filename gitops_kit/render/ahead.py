@@ -81,12 +81,6 @@ def waiting() -> bool:
         return bool(_STARTED)
 
 
-def busy() -> bool:
-    """Whether a build ahead is still running."""
-    with _LOCK:
-        return any(not running.done() for running in _STARTED.values())
-
-
 def discard() -> None:
     """Stop the builds nobody took (the run ended early, or validated something else)."""
     with _LOCK:

@@ -131,5 +131,6 @@ def test_with_the_cache_off_builds_ahead_are_still_taken_and_nothing_is_stored(t
 def test_discard_stops_builds_nobody_took(tmp_path):
     repo = repository(tmp_path / "repo")
     assert ahead.start(repo, load_config(repo))
+    builds = list(ahead._STARTED.values())
     ahead.discard()
-    assert not ahead.waiting() and not ahead.busy()
+    assert not ahead.waiting() and builds and all(build.done() for build in builds)  # killed and reaped
