@@ -23,6 +23,7 @@ from ..errors import ToolError
 from ..loader import load_file, parse_chunk, read_limited, split_documents
 from ..model import DocRef, Document
 from . import ahead, cache
+from .concat import gathered
 from .graph import Graph, KustomizationFile, build_graph
 from .mapping import SourceIndex
 from .settings import RenderSettings, parse_settings
@@ -160,6 +161,10 @@ def _render_one(
     kfile = graph.files[root]
     if _nothing_to_build(kfile):
         return Outcome(b"")
+    if ksops is None:
+        output = gathered(repo, graph, root)
+        if output is not None:
+            return Outcome(output)
     directories, files = _overlay_inputs(graph, root)
     flags: tuple[str, ...] = FLAGS
     if ksops is not None:

@@ -33,6 +33,7 @@ def start(folder: Path, config: Config) -> list[str]:
     An overlay is complete when every file its kustomizations name exists. Best effort: a problem here
     (no renderer, an unreadable kustomization) starts nothing, and the render stage reports it itself."""
     from . import _overlay_key, _nothing_to_build, _pending_bootstrap, _slowest_first, cache, find_renderer
+    from .concat import gathered
     from .graph import build_graph
     from .settings import parse_settings
 
@@ -50,6 +51,8 @@ def start(folder: Path, config: Config) -> list[str]:
         kfile = graph.files[root]
         if _nothing_to_build(kfile) or _pending_bootstrap(folder, kfile) or not _complete(folder, graph, root):
             continue
+        if gathered(folder, graph, root) is not None:
+            continue  # the render stage gathers its files itself: no build to start
         key = _overlay_key(folder, graph, root, renderer)
         if (settings.cache and cache.load(key) is not None) or key in _STARTED:
             continue

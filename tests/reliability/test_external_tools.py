@@ -124,7 +124,8 @@ def _overlays(root: Path) -> Path:
     (root / ".git").mkdir(parents=True)
     for name in ("ok", "zzslow", "zzbroken"):
         (root / name).mkdir()
-        (root / name / "kustomization.yaml").write_text("resources: [cm.yaml]\n", encoding="utf-8")
+        # `namespace`: a transformer, so kustomize builds it (an overlay that only lists files is read instead)
+        (root / name / "kustomization.yaml").write_text("namespace: n\nresources: [cm.yaml]\n", encoding="utf-8")
         (root / name / "cm.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: n}}\n", encoding="utf-8")
     (root / ".gitops-kit.yaml").write_text(f"render: {{timeout: {HANG}, cache: false}}\n", encoding="utf-8")
     return root

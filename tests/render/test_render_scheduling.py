@@ -23,8 +23,9 @@ PATCH = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  
 
 def fleet(root):
     files = {"base/kustomization.yaml": "resources:\n  - settings.yaml\n", "base/settings.yaml": CONFIGMAP}
-    # "a-plain" sorts first but reads one file; "b-wide" reads more; "c-patched" has a strategic-merge patch
-    files["a-plain/kustomization.yaml"] = "resources:\n  - settings.yaml\n"
+    # "a-plain" sorts first but reads one file; "b-wide" reads more; "c-patched" has a strategic-merge patch;
+    # each sets a field, so kustomize builds each (an overlay that only lists files is gathered without it)
+    files["a-plain/kustomization.yaml"] = "namePrefix: a-\nresources:\n  - settings.yaml\n"
     files["a-plain/settings.yaml"] = CONFIGMAP
     files["b-wide/kustomization.yaml"] = "namePrefix: b-\nresources:\n  - ../base\n  - one.yaml\n  - two.yaml\n"
     files["b-wide/one.yaml"] = CONFIGMAP.replace("settings", "one")
@@ -130,7 +131,8 @@ def test_an_empty_kustomization_is_not_built(tmp_path, monkeypatch, text, skippe
         ("  ---\n", False),
         ("# bell \x07\n", False),
         ("\ufeff# with a byte order mark\n", False),
-        ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n", False),
+        # an object: kustomize would output it as it is, so it is gathered (tests/render/test_gathered.py)
+        ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n", "gathered"),
         (None, False),  # missing: kustomize's own error
     ],
 )
@@ -150,7 +152,10 @@ def test_a_kustomization_of_files_without_documents_is_not_built(tmp_path, monke
     renderer = shutil.which("kubectl") or shutil.which("kustomize")
     result = real([renderer, "kustomize" if shutil.which("kubectl") else "build", str(repo / "clusters/c-001/system")])
     failures = [f.rule_id for f in report.findings if f.rule_id == "kustomize-build"]
-    if skipped:  # what kustomize itself makes of it: nothing, and no error
+    if skipped == "gathered":
+        assert result.returncode == 0 and b"kind: Namespace" in result.stdout
+        assert not failures and report.documents == 1
+    elif skipped:  # what kustomize itself makes of it: nothing, and no error
         assert result.returncode == 0 and result.stdout.strip() == b""
         assert not failures
     else:  # built: the report says what kustomize says
