@@ -18,7 +18,7 @@ from .names import GenerateError, check_addons, check_cluster_name, check_kubern
 from .plan import MANIFEST_PATH, Plan, make_plan, parse_manifest, render_manifest, unified_diff
 from . import mesh_ca
 from .prefetch import Prefetch
-from .render import render_fleet, render_secrets
+from .render import render_fleet, render_secrets, template_kinds
 from .secrets import (
     SOPS_CONFIG, Encryption, Recipient, choose_recipient, encrypt_new_secrets, is_secret_path, secret_cluster, sops_config_with_rule,
     write_new_key,
@@ -129,7 +129,7 @@ def _prepare_rendered(
     if prefetch is not None:  # while the child renders: what the commit and the validation will need
         if answers.commit:
             prefetch.prepare_commit()  # first: an import cannot stop half-way, the warm-up can
-        prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering)
+        prefetch.warm_validator(repo, {CONFIG_NAME: config}, frozenset(), prefetch.rendering, kinds=template_kinds(fleet))
     try:
         files = prefetch.rendered(clusters_rendered if staging is not None else None) if prefetch is not None else None
         if files is None:  # rendered here: no child could be forked

@@ -189,6 +189,37 @@ def _cluster_file(flavor: str, cluster: str, blueprint: Blueprint, name: str) ->
     return f"infrastructure/controllers/{cluster}/{blueprint.name}-{name}"
 
 
+def template_kinds(fleet: Fleet) -> set[tuple[str, str]]:
+    """The (apiVersion, kind) pairs the fleet's templates spell out literally, read without rendering
+    anything: `new cluster` resolves their schemas while cookiecutter renders. A hint only (a kind a
+    template computes is missed); the validator reads the real files."""
+    import re
+
+    pattern = re.compile(r"^apiVersion:[ \t]*['\"]?([\w./-]+)['\"]?[ \t]*$.*?^kind:[ \t]*['\"]?(\w+)['\"]?[ \t]*$", re.M | re.S)
+    paths = []
+    for name in (f"{fleet.flavor}-cluster", f"{fleet.flavor}-repo", "fleet-common"):
+        paths += [Path(current, file) for current, _dirs, files in os.walk(cookiecutters_path(name)) for file in files]
+    for blueprint in load_blueprints().values():
+        if any(blueprint.name in c.addons for c in fleet.clusters):
+            # Argo CD: the HelmRelease value patches become plain values files
+            patches = blueprint.patches if fleet.flavor != "argocd" else ()
+            paths += [blueprint.folder / "cluster" / name for name in (*patches, *blueprint.resources, *blueprint.secrets)]
+            if blueprint.has_configs:
+                paths += [p for p in (blueprint.folder / "configs").rglob("*") if p.is_file()]
+            if fleet.flavor == "argocd":  # the add-on's charts become Applications; its plain files are kept
+                from . import argocd
+
+                paths += [blueprint.folder / "controllers" / name for name in argocd.plain_files(blueprint)]
+            else:
+                paths += [p for p in (blueprint.folder / "controllers").rglob("*") if p.is_file()]
+    kinds: set[tuple[str, str]] = set()
+    for path in paths:
+        if path.suffix in (".yaml", ".yml"):
+            for document in path.read_text(encoding="utf-8", errors="replace").split("\n---"):
+                kinds.update(pattern.findall(document))
+    return kinds
+
+
 def render_secrets(fleet: Fleet) -> dict[str, bytes] | None:
     """Every cluster's add-on Secrets (the `cluster/*.sops.yaml` templates), rendered in memory as
     `render_fleet` renders them, before cookiecutter is even imported: `new cluster` starts sops on them

@@ -228,3 +228,22 @@ def test_a_ciphertext_from_a_too_old_sops_is_refused(tmp_path, monkeypatch):
     encryption = fake_sops(tmp_path, monkeypatch, "3.9.2", "cat > /dev/null\nprintf 'kind: Secret\\nsops:\\n    mac: ENC[x]\\n    version: 3.9.2\\n'\n")
     with pytest.raises(SopsMissing, match="3.9.2 is too old"):
         encryption.finish()
+
+
+@pytest.mark.parametrize("flavor", ["flux", "argocd"])
+def test_the_kinds_read_off_the_templates_are_the_kinds_generated(flavor):
+    """`template_kinds` (the schemas `new cluster` resolves while cookiecutter renders) names every kind of
+    the rendered fleet, and nothing else, without rendering."""
+    from gitops_kit.generate.render import template_kinds
+    from gitops_kit.loader import parse_chunk, split_documents
+
+    fleet = three_clusters(flavor)
+    generated = set()
+    for path, content in render_fleet(fleet).items():
+        if path.endswith((".yaml", ".yml")):
+            for chunk in split_documents(content.decode("utf-8")):
+                data = parse_chunk(chunk)[0]
+                if isinstance(data, dict) and isinstance(data.get("kind"), str) and isinstance(data.get("apiVersion"), str):
+                    generated.add((data["apiVersion"], data["kind"]))
+    assert len(generated) > 5
+    assert template_kinds(fleet) == generated
