@@ -7,8 +7,6 @@ but was never generated is the user's own. Neither is overwritten (or deleted) w
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -17,6 +15,8 @@ MANIFEST_PATH = ".gitops-kit/generated.json"
 
 
 def digest(content: bytes) -> str:
+    import hashlib  # here, not at import: `new cluster` forks its render child before it needs it (OpenSSL, ≈ 3 ms)
+
     return hashlib.sha256(content).hexdigest()
 
 
@@ -93,6 +93,8 @@ def make_plan(
 def unified_diff(path: str, old: bytes | None, new: bytes | None) -> str:
     old_lines = (old or b"").decode("utf-8", "replace").splitlines(keepends=True)
     new_lines = (new or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    import difflib
+
     diff = difflib.unified_diff(
         old_lines, new_lines, fromfile=f"a/{path}" if old is not None else "/dev/null", tofile=f"b/{path}" if new is not None else "/dev/null"
     )
