@@ -8,9 +8,10 @@ building one with kustomize is a process start (≈ 0.03 s of CPU), reading its 
 
 Only what kustomize is certain to pass through unchanged is gathered here; anything else is left to
 kustomize, so that its own error message reports it: any other field, a URL, a folder without a
-kustomization, a missing or unreadable file, a document that is not one whole named object (a `List`,
-a document that is only `null`, a Kustomization), two objects with the same identity, YAML that two parsers might
-read differently (anchors, aliases, tags, merge keys, directives), a character YAML does not allow, or a kustomization reached twice.
+kustomization, a missing or unreadable file, a document that is not one whole named object (a `List`, a
+document that is only `null`, a Kustomization), two objects with the same identity, YAML that two parsers
+might read differently (anchors, aliases, tags, merge keys, directives), a character YAML does not allow, a
+byte-order mark or carriage return, or a kustomization reached twice.
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ from .graph import Graph, KustomizationFile
 #: files larger than this are left to kustomize (a gathered overlay is a few small files)
 MAX_FILE_BYTES = 1 << 20
 _FIELDS = frozenset({"apiVersion", "kind", "resources"})
-#: an anchor, alias or tag where a node starts, a merge key, a directive or a document end marker
-_UNCERTAIN = re.compile(r"(?:^|[\s\[{,])[&*!][^\s]|<<\s*:|^%|^\.\.\.", re.M)
+#: what kustomize (go-yaml, YAML 1.1 in places, then JSON) may read differently: an anchor, alias or tag where
+#: a node starts, a merge key, a directive, a document end marker, a number with a leading zero (legacy octal),
+#: a date (a timestamp), a kept final line break (`|+`), escapes and line breaks beyond `\n`
+_UNCERTAIN_TEXT = re.compile(
+    r"(?:^|[\s\[{,])[&*!]|<<|^%|^\.\.\.|(?<![\w.])[-+]?0[\d_]|\d{4}-\d\d?-\d\d?|[|>][0-9]?\+|\\[/NLP_]|[\x85\u2028\u2029]",
+    re.M,
+).search
+#: plain words YAML 1.1 reads as booleans or null
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ""})
+#: annotations kustomize reads, strips or acts on (`local-config` drops the object)
+_KUSTOMIZE_ANNOTATIONS = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "alpha.config.kubernetes.io/")
 #: a character YAML does not allow in a stream, even in a comment (kustomize refuses the file)
 _NOT_YAML_PRINTABLE = re.compile("[^\t\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 _COMMENTS_ONLY = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?").fullmatch
@@ -41,23 +51,22 @@ def gathered(repo: Path, graph: Graph, root: str) -> bytes | None:
     out: list[str] = []
     if not _gather(repo, graph, root, out, set()):
         return None
-    identities: set[tuple[str, str, str, str]] = set()
+    identities: set[tuple[str, str, str]] = set()
     for text in out:
         data, problems = _parse_text(text)
-        if problems or not _whole_object(data):
+        if problems or not _whole_object(data) or not _plain_values(data) or not _plain_annotations(data["metadata"]):
             return None
-        metadata = data["metadata"]
-        namespace = metadata.get("namespace") or "default"
-        identity = (data["apiVersion"].rpartition("/")[0], data["kind"], namespace, metadata["name"])
+        # without the namespace, stricter than kustomize (which ignores it only for cluster-scoped kinds)
+        identity = (data["apiVersion"].rpartition("/")[0], data["kind"], data["metadata"]["name"])
         if identity in identities:
-            return None  # kustomize refuses it ("already registered id"): it says so
+            return None  # kustomize may refuse it ("already registered id"): it says so
         identities.add(identity)
-    return "".join(f"---\n{text}\n" for text in out).encode("utf-8")
+    return "".join(f"---\n{text}" if text.endswith("\n") else f"---\n{text}\n" for text in out).encode("utf-8")
 
 
 def _gather(repo: Path, graph: Graph, root: str, out: list[str], seen: set[str]) -> bool:
     kfile = graph.files.get(root)
-    if kfile is None or root in seen or not _only_resources(kfile):
+    if kfile is None or root in seen or not _only_resources(kfile) or not _real(repo, root):
         return False
     seen.add(root)  # a kustomization reached twice would add its objects twice: kustomize refuses that
     for entry in kfile.data["resources"]:
@@ -68,6 +77,8 @@ def _gather(repo: Path, graph: Graph, root: str, out: list[str], seen: set[str])
             if not _gather(repo, graph, target, out, seen):
                 return False
         elif target in kfile.resource_files:
+            if not _real(repo, target):
+                return False
             documents = _documents(repo / target)
             if documents is None:
                 return False
@@ -77,11 +88,28 @@ def _gather(repo: Path, graph: Graph, root: str, out: list[str], seen: set[str])
     return True
 
 
+def _real(repo: Path, relative: str) -> bool:
+    """No symlink on the way: through one, kustomize resolves `..` on the file system, the graph as text."""
+    if relative == ".":
+        return True
+    return os.path.realpath(repo / relative) == os.path.join(os.path.realpath(repo), relative)
+
+
 def _only_resources(kfile: KustomizationFile) -> bool:
     data = kfile.data
     folder = os.path.dirname(kfile.path)
+    try:
+        with open(kfile.path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    entries = data.get("resources")
     return (
         kfile.readable
+        # kustomize reads its kustomization as YAML 1.1: `yes` is a boolean there, `\/` an error
+        and "\t" not in text and "\\" not in text and not _UNCERTAIN_TEXT(text)
+        and isinstance(entries, list)
+        and not any(isinstance(entry, str) and entry.lower() in _YAML11_WORDS for entry in entries)
         and isinstance(data.get("resources"), list)
         and set(data) <= _FIELDS
         and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"
@@ -99,8 +127,10 @@ def _documents(path: Path) -> list[str] | None:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if text.startswith("\ufeff") or "\r" in text or _NOT_YAML_PRINTABLE(text) is not None or _UNCERTAIN.search(text):
+    if text.startswith("\ufeff") or "\r" in text or _NOT_YAML_PRINTABLE(text) is not None or _UNCERTAIN_TEXT(text):
         return None
+    if not text.endswith("\n") and ("|" in text or ">" in text):
+        return None  # a block scalar ending the file without a line break: joining files would add one
     # a document of nothing but comments is skipped by kustomize too (a tab before a `#` is its error)
     return [chunk.text for chunk in split_documents(text) if not _COMMENTS_ONLY(chunk.text)]
 
@@ -109,6 +139,27 @@ def _parse_text(text: str) -> tuple[Any, list]:
     from ..loader import Chunk
 
     return parse_chunk(Chunk(0, 1, text))
+
+
+def _plain_values(value: Any) -> bool:
+    """Only strings, booleans, nulls and integers JSON holds exactly, under string keys: what kustomize's
+    YAML → JSON → YAML round trip gives back unchanged (a float may come back an integer, `.inf` fails)."""
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and key != "<<" and _plain_values(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_plain_values(item) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**53) < value < 2**53
+    return value is None or isinstance(value, (str, bool))
+
+
+def _plain_annotations(metadata: dict) -> bool:
+    annotations = metadata.get("annotations")
+    if annotations is None:
+        return True
+    return isinstance(annotations, dict) and all(
+        isinstance(value, str) and not key.startswith(_KUSTOMIZE_ANNOTATIONS) for key, value in annotations.items()
+    )
 
 
 def _whole_object(data: Any) -> bool:
