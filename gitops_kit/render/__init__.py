@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from .. import flux_vars, locate, tools
 from ..config import Config
-from ..discover import KUSTOMIZATION_NAMES, Discovery, SourcePath
+from ..discover import Discovery, SourcePath
 from ..errors import ToolError
 from ..loader import load_file, parse_chunk, read_limited, split_documents
 from ..model import DocRef, Document
 from . import ahead, cache
-from .concat import gathered
+from .concat import NOT_YAML_PRINTABLE, gathered, lists_only_resources
 from .graph import Graph, KustomizationFile, build_graph
 from .mapping import SourceIndex
 from .settings import RenderSettings, parse_settings
@@ -205,20 +205,9 @@ def _nothing_to_build(kfile: KustomizationFile) -> bool:
     comments, or nothing), like a new cluster's `apps/<name>` (kept as a place to add applications) and its
     `flux-system` until `flux bootstrap` replaces the placeholders: kustomize builds it to nothing, so no
     process is started. Anything else (a folder, a URL, a missing file, any other field) is built."""
-    data = kfile.data
-    folder = os.path.dirname(kfile.path)
-    resources = data.get("resources")
-    if not (
-        kfile.readable
-        # more than one kustomization file in the folder is kustomize's own error, reported by building
-        and sum(os.path.exists(os.path.join(folder, name)) for name in KUSTOMIZATION_NAMES) == 1
-        and isinstance(resources, list)
-        and set(data) <= {"apiVersion", "kind", "resources"}
-        and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"
-        and data.get("kind", "Kustomization") == "Kustomization"
-    ):
+    if not lists_only_resources(kfile):
         return False
-    if kfile.includes or len(kfile.resource_files) != len(resources):
+    if kfile.includes or len(kfile.resource_files) != len(kfile.data["resources"]):
         return False  # a folder, a URL or an entry that is not a path: kustomize decides
     repo = kfile.path[: len(kfile.path) - len(kfile.file)]
     return all(_holds_no_document(os.path.join(repo, file)) for file in kfile.resource_files)
@@ -236,7 +225,7 @@ def _holds_no_document(path: str) -> bool:
             text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    if _NOT_YAML_PRINTABLE(text) is not None:
+    if NOT_YAML_PRINTABLE(text) is not None:
         return False
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if line.startswith("---") and (line[3:].strip(" ") == "" or line[3:].lstrip(" ").startswith("#")):
@@ -245,10 +234,6 @@ def _holds_no_document(path: str) -> bool:
         if stripped and not stripped.startswith("#"):
             return False
     return True
-
-
-#: a character YAML does not allow in a stream (tab, line breaks and the printable ranges are allowed)
-_NOT_YAML_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 
 
 def _render_with_ksops(

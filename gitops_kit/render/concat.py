@@ -8,9 +8,11 @@ building one with kustomize is a process start (≈ 0.03 s of CPU), reading its 
 
 Only what kustomize is certain to pass through unchanged is gathered here; anything else is left to
 kustomize, so that its own error message reports it: any other field, a URL, a folder without a
-kustomization, a missing or unreadable file, a document that is not one whole named object (a `List`, a
-document that is only `null`, a Kustomization), two objects with the same identity, YAML that two parsers
-might read differently (anchors, aliases, tags, merge keys, directives), a character YAML does not allow, a
+kustomization, a missing or unreadable file, a symlink on the way, a document that is not one whole named
+object (a `List`, a document that is only `null`, a Kustomization), two objects with one name and kind,
+YAML that two parsers might read differently (anchors, aliases, tags, merge keys, directives), anything
+kustomize's YAML 1.1 → JSON → YAML round trip may change (floats, leading zeros, dates, keys that are not
+strings, kept final line breaks, escapes), annotations kustomize acts on, a character YAML does not allow, a
 byte-order mark or carriage return, or a kustomization reached twice.
 """
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..discover import KUSTOMIZATION_NAMES
-from ..loader import parse_chunk, split_documents
+from ..loader import Chunk, parse_chunk, split_documents
 from .graph import Graph, KustomizationFile
 
 #: files larger than this are left to kustomize (a gathered overlay is a few small files)
@@ -41,7 +43,7 @@ _YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", 
 #: annotations kustomize reads, strips or acts on (`local-config` drops the object)
 _KUSTOMIZE_ANNOTATIONS = ("config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "alpha.config.kubernetes.io/")
 #: a character YAML does not allow in a stream, even in a comment (kustomize refuses the file)
-_NOT_YAML_PRINTABLE = re.compile("[^\t\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
+NOT_YAML_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 _COMMENTS_ONLY = re.compile(r"(?:[ ]*(?:#[^\n]*)?\n)*[ ]*(?:#[^\n]*)?").fullmatch
 
 
@@ -70,8 +72,8 @@ def _gather(repo: Path, graph: Graph, root: str, out: list[str], seen: set[str])
         return False
     seen.add(root)  # a kustomization reached twice would add its objects twice: kustomize refuses that
     for entry in kfile.data["resources"]:
-        if not isinstance(entry, str) or "://" in entry or entry.startswith(("git@", "github.com/", "gitlab.com/")):
-            return False
+        if not isinstance(entry, str):
+            return False  # a URL is neither an include nor a resource file: it falls to the last branch
         target = posixpath.normpath(posixpath.join(root, entry)) if root != "." else posixpath.normpath(entry)
         if target in kfile.includes:
             if not _gather(repo, graph, target, out, seen):
@@ -95,27 +97,33 @@ def _real(repo: Path, relative: str) -> bool:
     return os.path.realpath(repo / relative) == os.path.join(os.path.realpath(repo), relative)
 
 
-def _only_resources(kfile: KustomizationFile) -> bool:
+def lists_only_resources(kfile: KustomizationFile) -> bool:
+    """A readable kustomization, alone in its folder, that sets nothing but a `resources` list."""
     data = kfile.data
     folder = os.path.dirname(kfile.path)
-    try:
-        with open(kfile.path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError):
-        return False
-    entries = data.get("resources")
     return (
         kfile.readable
-        # kustomize reads its kustomization as YAML 1.1: `yes` is a boolean there, `\/` an error
-        and "\t" not in text and "\\" not in text and not _UNCERTAIN_TEXT(text)
-        and isinstance(entries, list)
-        and not any(isinstance(entry, str) and entry.lower() in _YAML11_WORDS for entry in entries)
         and isinstance(data.get("resources"), list)
         and set(data) <= _FIELDS
         and data.get("apiVersion", "kustomize.config.k8s.io/v1beta1") == "kustomize.config.k8s.io/v1beta1"
         and data.get("kind", "Kustomization") == "Kustomization"
         # more than one kustomization file in a folder is kustomize's own error
         and sum(os.path.exists(os.path.join(folder, name)) for name in KUSTOMIZATION_NAMES) == 1
+    )
+
+
+def _only_resources(kfile: KustomizationFile) -> bool:
+    if not lists_only_resources(kfile):
+        return False
+    try:
+        with open(kfile.path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    # kustomize reads its kustomization as YAML 1.1: `yes` is a boolean there, `\/` an error
+    return (
+        "\t" not in text and "\\" not in text and not _UNCERTAIN_TEXT(text)
+        and not any(isinstance(entry, str) and entry.lower() in _YAML11_WORDS for entry in kfile.data["resources"])
     )
 
 
@@ -127,7 +135,7 @@ def _documents(path: Path) -> list[str] | None:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if text.startswith("\ufeff") or "\r" in text or _NOT_YAML_PRINTABLE(text) is not None or _UNCERTAIN_TEXT(text):
+    if text.startswith("\ufeff") or "\r" in text or NOT_YAML_PRINTABLE(text) is not None or _UNCERTAIN_TEXT(text):
         return None
     if not text.endswith("\n") and ("|" in text or ">" in text):
         return None  # a block scalar ending the file without a line break: joining files would add one
@@ -136,8 +144,6 @@ def _documents(path: Path) -> list[str] | None:
 
 
 def _parse_text(text: str) -> tuple[Any, list]:
-    from ..loader import Chunk
-
     return parse_chunk(Chunk(0, 1, text))
 
 
